@@ -1,0 +1,165 @@
+"""Command line of ``guestinit`` (and, by the name it is run under, of ``tini``
+and ``dumb-init``). Parsing only: the work happens in pid1/."""
+
+import os
+import sys
+
+from guestinit import __version__, _argv, _log
+from guestinit._signames import parse_signal
+from guestinit.config import SESSION, InitConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+USAGE = """\
+usage: guestinit [OPTIONS] [--] COMMAND [ARGS...]
+
+Run COMMAND as the main process: reap zombies, forward signals, exit with its code.
+
+options:
+  -g, --process-group     forward signals to the main process's process group
+  --rewrite SIG:SIG       rewrite a received signal before forwarding (repeatable;
+                          SIG:0 drops it), e.g. --rewrite TERM:QUIT
+  -e, --success-exit CODE exit 0 when the main process exits with CODE (repeatable)
+  --grace SECONDS         time everything still running gets between SIGTERM and
+                          SIGKILL when stopping (default 5; GUESTINIT_GRACE)
+  --setsid                start the main process in a new session, not just a
+                          new process group
+  --no-subreaper          when not PID 1, do not become child subreaper
+  -p, --parent-death-signal SIG
+                          signal we receive when our parent dies
+  -v, --verbose           more messages (repeatable: info, debug, trace)
+  -q, --quiet             errors only
+  -V, --version           print the version and exit
+  -h, --help              print this help and exit
+
+environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE.
+exit status: the main process's; 128+N if it died of signal N; 126 not executable;
+127 not found; 2 usage error.
+"""
+
+_SHORT = "ge:p:vqVh"
+_LONG = {
+    "process-group": "-g",
+    "rewrite=": "--rewrite",
+    "success-exit=": "-e",
+    "grace=": "--grace",
+    "setsid": "--setsid",
+    "no-subreaper": "--no-subreaper",
+    "parent-death-signal=": "-p",
+    "verbose": "-v",
+    "quiet": "-q",
+    "version": "-V",
+    "help": "-h",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: pick the personality from our name, parse, run as init."""
+    argv = sys.argv if argv is None else argv
+    name = os.path.basename(argv[0]) if argv else "guestinit"
+    if name == "tini":
+        from guestinit.compat import tini
+
+        parsed: InitConfig | int = tini.parse(argv[1:], os.environ)
+    elif name == "dumb-init":
+        from guestinit.compat import dumb_init
+
+        parsed = dumb_init.parse(argv[1:], os.environ)
+    else:
+        parsed = parse(argv[1:], os.environ)
+    if isinstance(parsed, int):
+        return parsed
+    from guestinit.pid1.loop import run
+
+    return run(parsed)
+
+
+def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
+    """guestinit's own options -> InitConfig, or the exit code to stop with."""
+    try:
+        options, command = _argv.parse(args, _SHORT, _LONG)
+        config = _build(options, command, env)
+    except (_argv.UsageError, ValueError) as error:
+        _log.write_quietly(2, f"guestinit: {error}\n{USAGE}")
+        return 2
+    if isinstance(config, str):
+        _log.write_quietly(1, config)
+        return 0
+    return config
+
+
+def _build(
+    options: list[tuple[str, str]], command: list[str], env: "Mapping[str, str]"
+) -> InitConfig | str:
+    level = _level_from_env(env.get("GUESTINIT_LOG_LEVEL", ""))
+    kwargs: dict[str, object] = {"grace": _seconds(env.get("GUESTINIT_GRACE", "5"))}
+    rewrites: dict[int, int] = {}
+    success: set[int] = set()
+    for option, value in options:
+        if option == "-h":
+            return USAGE
+        if option == "-V":
+            return f"guestinit {__version__}\n"
+        if option == "-v":
+            level += 1
+        elif option == "-q":
+            level = _log.ERROR
+        elif option == "-g":
+            kwargs["forward_to_group"] = True
+        elif option == "--rewrite":
+            received, forwarded = parse_rewrite(value)
+            rewrites[received] = forwarded
+        elif option == "-e":
+            success.add(exit_code(value))
+        elif option == "--grace":
+            kwargs["grace"] = _seconds(value)
+        elif option == "--setsid":
+            kwargs["spawn_mode"] = SESSION
+        elif option == "--no-subreaper":
+            kwargs["subreaper"] = False
+        elif option == "-p":
+            kwargs["parent_death_signal"] = parse_signal(value)
+    if not command:
+        raise _argv.UsageError("no command given")
+    log = _log.Log(min(level, _log.TRACE))
+    return InitConfig(
+        command,
+        log=log,
+        rewrites=rewrites,
+        success_codes=frozenset(success),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def parse_rewrite(text: str) -> tuple[int, int]:
+    """``TERM:QUIT`` or ``15:3`` -> (15, 3); ``X:0`` means drop X."""
+    received, colon, forwarded = text.partition(":")
+    if not colon:
+        raise ValueError(f"--rewrite takes FROM:TO, got {text!r}")
+    return parse_signal(received), 0 if forwarded.strip() == "0" else parse_signal(forwarded)
+
+
+def exit_code(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 255:
+        raise ValueError(f"exit code must be 0-255, got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--grace takes seconds, got {text!r}") from None
+    if not value >= 0:
+        raise ValueError(f"--grace must be >= 0, got {text!r}")
+    return value
+
+
+def _level_from_env(text: str) -> int:
+    if not text:
+        return _log.WARNING
+    if text.lower() not in _log.LEVEL_NAMES:
+        raise ValueError(f"GUESTINIT_LOG_LEVEL must be one of {', '.join(_log.LEVEL_NAMES)}")
+    return _log.LEVEL_NAMES[text.lower()]

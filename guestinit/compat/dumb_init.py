@@ -1,0 +1,109 @@
+"""dumb-init 1.2.5's command line: ``dumb-init [-c] [-r s:r]... [-v] PROGRAM [ARGS]``.
+
+Its semantics kept: the main process gets its own session and signals go to
+its whole process group (unless ``-c`` or DUMB_INIT_SETSID=0), SIGTERM goes to
+that group when the main process exits, a failed exec exits 2.
+Differences on purpose: as PID 1 what is left then also gets GUESTINIT_GRACE
+seconds (default 5) before SIGKILL instead of the kernel's immediate one.
+"""
+
+from guestinit import __version__, _argv, _log
+from guestinit.config import PROCESS_GROUP, SESSION, InitConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+VERSION = "1.2.5"
+
+SHORT_USAGE = """\
+Usage: dumb-init [option] program [args]
+Try dumb-init --help for full usage.
+"""
+
+HELP = f"""\
+dumb-init v{VERSION} (guestinit {__version__} in dumb-init-compatible mode)
+Usage: dumb-init [option] command [[arg] ...]
+
+Runs a command as a child, forwarding every signal to it, for containers.
+
+Optional arguments:
+   -c, --single-child   Forward signals to the direct child only, not to its
+                        process group (and do not start a new session).
+   -r, --rewrite s:r    Forward received signal s as signal r; r=0 drops it.
+                        Repeatable.
+   -v, --verbose        Debugging messages on stderr.
+   -h, --help           This help, then exit.
+   -V, --version        The version, then exit.
+"""
+
+_REWRITE_USAGE = """\
+Usage: -r option takes <signum>:<signum>, where <signum> is between 1 and 31.
+This option can be specified multiple times.
+Use --help for full usage.
+"""
+
+_LONG = {"single-child": "-c", "rewrite=": "-r", "verbose": "-v", "version": "-V", "help": "-h"}
+
+
+def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
+    try:
+        options, command = _argv.parse(args, "hvVcr:", _LONG)
+    except _argv.UsageError as error:
+        _log.write_quietly(2, f"dumb-init: {error}\n{SHORT_USAGE}")
+        return 1
+    use_setsid = env.get("DUMB_INIT_SETSID", "1") != "0"
+    debug = env.get("DUMB_INIT_DEBUG", "0") == "1"
+    rewrites: dict[int, int] = {}
+    for option, value in options:
+        if option == "-h":
+            _log.write_quietly(2, HELP)
+            return 0
+        if option == "-V":
+            _log.write_quietly(2, f"dumb-init v{VERSION}\n")
+            return 0
+        if option == "-c":
+            use_setsid = False
+        elif option == "-v":
+            debug = True
+        elif option == "-r":
+            pair = _rewrite(value)
+            if pair is None:
+                _log.write_quietly(2, _REWRITE_USAGE)
+                return 1
+            rewrites[pair[0]] = pair[1]
+    if not command:
+        _log.write_quietly(2, SHORT_USAGE)
+        return 1
+    log = _log.Log(_log.DEBUG if debug else _log.WARNING, style=_log.DUMB_INIT)
+    return InitConfig(
+        command,
+        log=log,
+        rewrites=rewrites,
+        forward_to_group=use_setsid,
+        spawn_mode=SESSION if use_setsid else PROCESS_GROUP,
+        term_group_on_exit=use_setsid,
+        grace=_grace(env.get("GUESTINIT_GRACE")),
+        stop_timeout=False,
+        subreaper=False,
+        drain_as_subreaper=False,
+        exec_failure_code=2,
+    )
+
+
+def _rewrite(text: str) -> tuple[int, int] | None:
+    """dumb-init takes numbers only: ``s:r`` with s in 1..31 and r in 0..31."""
+    received, colon, forwarded = text.partition(":")
+    if not (colon and received.isdigit() and forwarded.isdigit()):
+        return None
+    pair = int(received), int(forwarded)
+    if not (1 <= pair[0] <= 31 and 0 <= pair[1] <= 31):
+        return None
+    return pair
+
+
+def _grace(text: str | None) -> float:
+    try:
+        return max(0.0, float(text)) if text else 5.0
+    except ValueError:
+        return 5.0

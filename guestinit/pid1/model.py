@@ -1,0 +1,305 @@
+"""The PID-1 lifecycle as a pure state machine.
+
+Phases::
+
+    RUNNING --SIGTERM (stop signal)--> STOPPING --main exits--> DRAINING
+    RUNNING --main exits-----------------------------------> DRAINING
+    STOPPING/DRAINING --grace deadline--> KILLING
+    DRAINING/KILLING --no children left--> DONE
+
+One deadline covers the whole stop: it is armed when the stop begins (SIGTERM to
+us, or the main process exiting) and everything still running at it gets
+SIGKILL, so ``docker stop`` (10 s) sees us finish within ``grace`` seconds.
+The loop feeds events in and executes the returned actions; nothing here does
+I/O, so every transition is tested with a fake clock.
+"""
+
+import os
+
+from guestinit import _log
+from guestinit._sig import sig
+from guestinit._signames import describe, signal_name
+from guestinit.config import InitConfig
+
+RUNNING, STOPPING, DRAINING, KILLING, DONE = "running", "stopping", "draining", "killing", "done"
+
+# While KILLING, re-send SIGKILL this often: a process forked after the last
+# sweep (subreaper mode walks /proc) must not survive the deadline.
+KILL_SWEEP_INTERVAL = 0.1
+
+STOP_SIGNALS = frozenset({int(sig.SIGTERM)})
+
+
+# ---- events -----------------------------------------------------------------
+class Signal:
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+class Reaped:
+    __slots__ = ("pid", "status")
+
+    def __init__(self, pid: int, status: int) -> None:
+        self.pid = pid
+        self.status = status
+
+
+class NoChildren:
+    """waitpid said ECHILD: no process is left below us."""
+
+    __slots__ = ()
+
+
+class Tick:
+    """Time passed; the model checks its deadline against ``now``."""
+
+    __slots__ = ()
+
+
+Event = Signal | Reaped | NoChildren | Tick
+
+
+# ---- actions ----------------------------------------------------------------
+class Forward:
+    """Send ``number`` to ``pid`` (negative: a process group)."""
+
+    __slots__ = ("number", "pid")
+
+    def __init__(self, number: int, pid: int) -> None:
+        self.number = number
+        self.pid = pid
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Forward) and (self.number, self.pid) == (other.number, other.pid)
+
+    def __repr__(self) -> str:
+        return f"Forward({signal_name(self.number)}, {self.pid})"
+
+
+class SignalRest:
+    """Send ``number`` (then SIGCONT, so stopped processes act on it) to every
+    process left: everyone in the namespace as PID 1, our descendants otherwise."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SignalRest) and self.number == other.number
+
+    def __repr__(self) -> str:
+        return f"SignalRest({signal_name(self.number)})"
+
+
+class Notify:
+    """An sd_notify line for our parent, e.g. ``STOPPING=1``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Notify) and self.text == other.text
+
+    def __repr__(self) -> str:
+        return f"Notify({self.text!r})"
+
+
+class Log:
+    __slots__ = ("level", "text")
+
+    def __init__(self, level: int, text: str) -> None:
+        self.level = level
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Log({self.level}, {self.text!r})"
+
+
+class Exit:
+    __slots__ = ("code",)
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Exit) and self.code == other.code
+
+    def __repr__(self) -> str:
+        return f"Exit({self.code})"
+
+
+Action = Forward | SignalRest | Notify | Log | Exit
+
+
+# ---- state ------------------------------------------------------------------
+class State:
+    __slots__ = ("deadline", "exit_code", "main_pid", "phase")
+
+    def __init__(
+        self,
+        phase: str,
+        main_pid: int,
+        exit_code: int | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self.phase = phase
+        self.main_pid = main_pid
+        self.exit_code = exit_code
+        # Monotonic time at which the loop must send a Tick.
+        self.deadline = deadline
+
+    def replace(self, **changes: object) -> "State":
+        fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return State(**fields)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return (
+            f"State({self.phase}, main={self.main_pid}, code={self.exit_code}, at={self.deadline})"
+        )
+
+
+class Policy:
+    """The parts of InitConfig the model decides with."""
+
+    __slots__ = (
+        "drain",
+        "forward_to_group",
+        "grace",
+        "rewrites",
+        "stop_timeout",
+        "style",
+        "success_codes",
+        "term_group_on_exit",
+        "warn_on_reap",
+    )
+
+    def __init__(self, config: InitConfig, drain: bool) -> None:
+        self.forward_to_group = config.forward_to_group
+        self.rewrites = config.rewrites
+        self.success_codes = config.success_codes
+        self.grace = config.grace
+        self.stop_timeout = config.stop_timeout
+        self.term_group_on_exit = config.term_group_on_exit
+        self.warn_on_reap = config.warn_on_reap
+        self.style = config.log.style
+        # False when nothing but the main process is ours to wait for.
+        self.drain = drain
+
+
+def start(main_pid: int) -> State:
+    return State(RUNNING, main_pid)
+
+
+def exit_code_of(status: int, success_codes: frozenset[int]) -> int:
+    """Shell convention: the exit code, or 128+N for death by signal N."""
+    code = os.waitstatus_to_exitcode(status)
+    code = 128 - code if code < 0 else code
+    return 0 if code in success_codes else code
+
+
+def step(state: State, event: Event, now: float, policy: Policy) -> tuple[State, list[Action]]:
+    if isinstance(event, Signal):
+        return _on_signal(state, event.number, now, policy)
+    if isinstance(event, Reaped):
+        return _on_reaped(state, event, now, policy)
+    if isinstance(event, NoChildren):
+        return _on_no_children(state)
+    return _on_tick(state, now)
+
+
+def _on_signal(state: State, number: int, now: float, policy: Policy) -> tuple[State, list[Action]]:
+    if state.phase not in (RUNNING, STOPPING):
+        # The main process is gone; the drain owns the remaining processes.
+        return state, [Log(_log.DEBUG, f"ignoring {signal_name(number)}: draining")]
+    actions: list[Action] = []
+    target = policy.rewrites.get(number, number)
+    if target == 0:
+        actions.append(Log(_log.DEBUG, f"not forwarding {signal_name(number)} (rewritten to 0)"))
+    else:
+        pid = -state.main_pid if policy.forward_to_group else state.main_pid
+        actions.append(Forward(target, pid))
+    if state.phase == RUNNING and number in STOP_SIGNALS and policy.stop_timeout:
+        # RUNNING -> STOPPING: the main process has `grace` seconds to exit.
+        actions.append(Notify("STOPPING=1"))
+        actions.append(
+            Log(_log.INFO, f"stopping: main process has {policy.grace:g}s before SIGKILL")
+        )
+        return state.replace(phase=STOPPING, deadline=now + policy.grace), actions
+    return state, actions
+
+
+def _on_reaped(
+    state: State, event: Reaped, now: float, policy: Policy
+) -> tuple[State, list[Action]]:
+    if event.pid != state.main_pid or state.exit_code is not None:
+        level = _log.WARNING if policy.warn_on_reap else _log.DEBUG
+        return state, [Log(level, f"reaped zombie process {event.pid}")]
+    code = exit_code_of(event.status, policy.success_codes)
+    actions: list[Action] = [Log(_log.INFO, _describe_exit(event.pid, event.status, policy.style))]
+    if policy.term_group_on_exit:
+        target = policy.rewrites.get(int(sig.SIGTERM), int(sig.SIGTERM))
+        if target:
+            actions.append(Forward(target, -state.main_pid))
+    if not policy.drain:
+        # Nothing else is ours to wait for: RUNNING/STOPPING -> DONE.
+        actions.append(Exit(code))
+        return state.replace(phase=DONE, exit_code=code, deadline=None), actions
+    if state.phase == KILLING:
+        return state.replace(exit_code=code), actions
+    # RUNNING/STOPPING -> DRAINING: everything left gets SIGTERM and the rest of grace.
+    deadline = state.deadline if state.phase == STOPPING else now + policy.grace
+    if state.phase == RUNNING:
+        actions.append(Notify("STOPPING=1"))
+    actions.append(SignalRest(int(sig.SIGTERM)))
+    return state.replace(phase=DRAINING, exit_code=code, deadline=deadline), actions
+
+
+def _on_no_children(state: State) -> tuple[State, list[Action]]:
+    if state.phase in (DRAINING, KILLING) and state.exit_code is not None:
+        # DRAINING/KILLING -> DONE
+        return state.replace(phase=DONE, deadline=None), [Exit(state.exit_code)]
+    return state, []
+
+
+def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
+    if state.deadline is None or now < state.deadline:
+        return state, []
+    kill = int(sig.SIGKILL)
+    if state.phase == STOPPING:
+        # STOPPING -> KILLING: the main process outlived its grace.
+        actions: list[Action] = [
+            Log(_log.WARNING, f"main process {state.main_pid} did not exit in time: SIGKILL"),
+            Forward(kill, state.main_pid),
+            SignalRest(kill),
+        ]
+        return state.replace(phase=KILLING, deadline=now + KILL_SWEEP_INTERVAL), actions
+    if state.phase == DRAINING:
+        # DRAINING -> KILLING
+        actions = [Log(_log.WARNING, "grace period over: SIGKILL to remaining processes")]
+        actions.append(SignalRest(kill))
+        return state.replace(phase=KILLING, deadline=now + KILL_SWEEP_INTERVAL), actions
+    if state.phase == KILLING:
+        return state.replace(deadline=now + KILL_SWEEP_INTERVAL), [SignalRest(kill)]
+    return state.replace(deadline=None), []
+
+
+def _describe_exit(pid: int, status: int, style: str) -> str:
+    """The line each tool prints when its main process ends (scripts grep these)."""
+    signalled = os.WIFSIGNALED(status)
+    number = os.WTERMSIG(status) if signalled else os.WEXITSTATUS(status)
+    if style == _log.TINI:
+        if signalled:
+            return f"Main child exited with signal (with signal '{describe(number)}')"
+        return f"Main child exited normally (with status '{number}')"
+    if style == _log.DUMB_INIT:
+        code = 128 + number if signalled else number
+        return f"Child exited with status {code}. Goodbye."
+    if signalled:
+        return f"main process {pid} killed by {signal_name(number)} ({describe(number)})"
+    return f"main process {pid} exited with status {number}"

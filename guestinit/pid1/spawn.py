@@ -1,0 +1,104 @@
+"""Start the main process with fork + exec of our own (never ``subprocess``,
+whose wait would race the reaper).
+
+Signals are blocked across the fork so that nothing is delivered to the child
+while it still runs our handlers (they would write to our wakeup pipe); the
+child resets dispositions and mask just before exec.
+"""
+
+import errno
+import os
+
+from guestinit import _log
+from guestinit._sig import sig
+from guestinit.config import SESSION, InitConfig
+from guestinit.pid1.signals import SignalSource
+
+
+def spawn_main(config: InitConfig, signals: SignalSource) -> int:
+    """Fork and exec ``config.command``; returns the child's pid.
+
+    Exec failures are reported by the child itself (one line naming the path)
+    and become its exit status: 127 not found, 126 not executable, like a shell.
+    """
+    blocked = sig.pthread_sigmask(sig.SIG_BLOCK, sig.valid_signals())
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _become_main(config, signals)  # never returns
+    finally:
+        sig.pthread_sigmask(sig.SIG_SETMASK, blocked)
+    return pid
+
+
+def _become_main(config: InitConfig, signals: SignalSource) -> None:
+    code = 1
+    try:
+        _isolate(config)
+        signals.restore_in_child()
+        _exec(config.command)
+    except OSError as error:
+        code = config.exec_failure_code or (127 if error.errno == errno.ENOENT else 126)
+        _report_exec_failure(config.log, config.command[0], error)
+    except BaseException:
+        _log.print_traceback(config.log, "while starting the main process")
+    finally:
+        os._exit(code)
+
+
+def _isolate(config: InitConfig) -> None:
+    """Own process group (or session) and, with a terminal, the foreground,
+    so Ctrl-C and Ctrl-Z reach the main process as they would from a shell."""
+    if config.spawn_mode == SESSION:
+        os.setsid()
+        _take_controlling_terminal(config.log)
+        return
+    os.setpgid(0, 0)
+    if os.isatty(0):
+        try:
+            # SIGTTOU is blocked here, so a background group may take the terminal.
+            os.tcsetpgrp(0, os.getpgrp())
+        except OSError as error:
+            config.log.debug(f"tcsetpgrp failed: {error.strerror} (going on without job control)")
+
+
+def _take_controlling_terminal(log: _log.Log) -> None:
+    if not os.isatty(0):
+        return
+    import fcntl
+    import termios
+
+    try:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    except OSError as error:
+        log.debug(f"Unable to attach to controlling tty (errno={error.errno} {error.strerror}).")
+
+
+def _exec(argv: list[str]) -> None:
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as error:
+        if error.errno != errno.ENOEXEC:
+            raise
+    # A file with neither ELF header nor #!: run it with the shell, as glibc's
+    # execvp (and so tini and every shell) does.
+    path = argv[0] if "/" in argv[0] else _which(argv[0])
+    os.execv("/bin/sh", ["/bin/sh", path, *argv[1:]])
+
+
+def _which(name: str) -> str:
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return name
+
+
+def _report_exec_failure(log: _log.Log, path: str, error: OSError) -> None:
+    reason = error.strerror or str(error)
+    if log.style == _log.TINI:
+        log.error(f"exec {path} failed: {reason}")
+    elif log.style == _log.DUMB_INIT:
+        log.error(f"{path}: {reason}")
+    else:
+        log.error(f"cannot run {path}: {reason}")
