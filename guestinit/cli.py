@@ -62,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     if name == "tini":
         from guestinit.compat import tini
 
-        parsed: InitConfig | int = tini.parse(argv[1:], os.environ)
+        parsed: InitConfig | int = tini.parse(argv[1:], os.environ, argv[0])
     elif name == "dumb-init":
         from guestinit.compat import dumb_init
 
-        parsed = dumb_init.parse(argv[1:], os.environ)
+        parsed = dumb_init.parse(argv[1:], os.environ, argv[0])
     else:
         parsed = parse(argv[1:], os.environ)
     if isinstance(parsed, int):

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 VERSION = "1.2.5"
 
 SHORT_USAGE = """\
-Usage: dumb-init [option] program [args]
-Try dumb-init --help for full usage.
+Usage: {prog} [option] program [args]
+Try {prog} --help for full usage.
 """
 
 HELP = f"""\
 dumb-init v{VERSION} (guestinit {__version__} in dumb-init-compatible mode)
-Usage: dumb-init [option] command [[arg] ...]
+Usage: {{prog}} [option] command [[arg] ...]
 
 Runs a command as a child, forwarding every signal to it, for containers.
 
@@ -46,18 +46,20 @@ Use --help for full usage.
 _LONG = {"single-child": "-c", "rewrite=": "-r", "verbose": "-v", "version": "-V", "help": "-h"}
 
 
-def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
+def parse(args: list[str], env: "Mapping[str, str]", prog: str = "dumb-init") -> InitConfig | int:
+    """dumb-init's options -> InitConfig, or the exit code to stop with.
+    ``prog`` is argv[0] as given: dumb-init's messages name it that way."""
     try:
         options, command = _argv.parse(args, "hvVcr:", _LONG)
     except _argv.UsageError as error:
-        _log.write_quietly(2, f"dumb-init: {error}\n{SHORT_USAGE}")
+        _log.write_quietly(2, f"{prog}: {error}\n" + SHORT_USAGE.format(prog=prog))
         return 1
     use_setsid = env.get("DUMB_INIT_SETSID", "1") != "0"
     debug = env.get("DUMB_INIT_DEBUG", "0") == "1"
     rewrites: dict[int, int] = {}
     for option, value in options:
         if option == "-h":
-            _log.write_quietly(2, HELP)
+            _log.write_quietly(2, HELP.format(prog=prog))
             return 0
         if option == "-V":
             _log.write_quietly(2, f"dumb-init v{VERSION}\n")
@@ -73,7 +75,7 @@ def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
                 return 1
             rewrites[pair[0]] = pair[1]
     if not command:
-        _log.write_quietly(2, SHORT_USAGE)
+        _log.write_quietly(2, SHORT_USAGE.format(prog=prog))
         return 1
     log = _log.Log(_log.DEBUG if debug else _log.WARNING, style=_log.DUMB_INIT)
     return InitConfig(

@@ -49,14 +49,16 @@ interface; tini itself is (c) Thomas Orozco, also under the MIT License.
 """
 
 
-def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
+def parse(args: list[str], env: "Mapping[str, str]", prog: str = "tini") -> InitConfig | int:
+    """tini's options -> InitConfig, or the exit code to stop with. ``prog`` is
+    argv[0] as given: getopt's messages name it that way."""
     if args[:1] == ["--version"]:
         _log.write_quietly(1, f"tini version {VERSION} - guestinit {__version__}\n")
         return 0
     try:
         options, command = _argv.parse(args, "hsp:vwgle:")
     except _argv.UsageError as error:
-        _log.write_quietly(2, f"tini: {error}\n{HELP}")
+        _log.write_quietly(2, f"{prog}: {error}\n{HELP}")
         return 1
     verbosity = _int_or(env.get("TINI_VERBOSITY"), 1)
     kwargs: dict[str, object] = {

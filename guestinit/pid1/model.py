@@ -239,9 +239,12 @@ def _on_reaped(
 ) -> tuple[State, list[Action]]:
     if event.pid != state.main_pid or state.exit_code is not None:
         level = _log.WARNING if policy.warn_on_reap else _log.DEBUG
-        return state, [Log(level, f"reaped zombie process {event.pid}")]
+        return state, [Log(level, _describe_reap(event.pid, policy.style))]
     code = exit_code_of(event.status, policy.success_codes)
-    actions: list[Action] = [Log(_log.INFO, _describe_exit(event.pid, event.status, policy.style))]
+    actions: list[Action] = [
+        Log(_log.DEBUG, _describe_reap(event.pid, policy.style)),
+        Log(_log.INFO, _describe_exit(event.pid, event.status, policy.style)),
+    ]
     if policy.term_group_on_exit:
         target = policy.rewrites.get(int(sig.SIGTERM), int(sig.SIGTERM))
         if target:
@@ -287,6 +290,14 @@ def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
     if state.phase == KILLING:
         return state.replace(deadline=now + KILL_SWEEP_INTERVAL), [SignalRest(kill)]
     return state.replace(deadline=None), []
+
+
+def _describe_reap(pid: int, style: str) -> str:
+    if style == _log.TINI:
+        return f"Reaped child with pid: '{pid}'"
+    if style == _log.DUMB_INIT:
+        return f"A child with PID {pid} was reaped."
+    return f"reaped zombie process {pid}"
 
 
 def _describe_exit(pid: int, status: int, style: str) -> str:

@@ -53,8 +53,12 @@ class SignalSource:
     def __init__(self) -> None:
         self._read_fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.caught = [*forwardable(), int(sig.SIGCHLD)]
+        # Python itself ignores SIGPIPE and SIGXFSZ at start-up, so for those two
+        # we cannot tell what our parent wanted: the child gets the defaults.
         self.inherited_ignored = [
-            n for n in self.caught if sig.getsignal(n) == sig.SIG_IGN and n != sig.SIGPIPE
+            n
+            for n in self.caught
+            if sig.getsignal(n) == sig.SIG_IGN and n not in (sig.SIGPIPE, sig.SIGXFSZ)
         ]
         self.original_mask = sig.pthread_sigmask(sig.SIG_BLOCK, [])
         sig.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)

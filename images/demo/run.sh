@@ -1,0 +1,65 @@
+#!/bin/bash
+# The main job, as a newcomer sees it: guestinit as PID 1 of a fresh PID, mount
+# and UTS namespace, inside a cgroup limited to 256 MiB and half a CPU, running
+# a workload that leaves orphans; we send it SIGUSR1, then SIGTERM (as
+# `docker stop` would) and show the reaping, forwarding, drain and exit code.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash tests/setup.sh
+REPO="$PWD"
+NAME="guestinit-demo-$$"
+CGROUPS=()
+INIT=""
+
+cleanup() {
+    # guestinit is PID 1 of its namespace: SIGKILL to it ends every process there.
+    if [ -n "${INIT:-}" ] && kill -0 "$INIT" 2>/dev/null; then kill -KILL "$INIT"; sleep 0.2; fi
+    for dir in "${CGROUPS[@]}"; do rmdir "$dir" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# Our own child cgroups (v1 as on these machines, or v2), removed on exit.
+make_cgroups() {
+    if [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/cpu ]; then
+        mkdir -p "/sys/fs/cgroup/memory/$NAME" "/sys/fs/cgroup/cpu/$NAME"
+        CGROUPS+=("/sys/fs/cgroup/memory/$NAME" "/sys/fs/cgroup/cpu/$NAME")
+        echo $((256 * 1024 * 1024)) > "/sys/fs/cgroup/memory/$NAME/memory.limit_in_bytes"
+        echo 50000 > "/sys/fs/cgroup/cpu/$NAME/cpu.cfs_quota_us"
+    elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        mkdir -p "/sys/fs/cgroup/$NAME"
+        CGROUPS+=("/sys/fs/cgroup/$NAME")
+        echo $((256 * 1024 * 1024)) > "/sys/fs/cgroup/$NAME/memory.max" || true
+        echo "50000 100000" > "/sys/fs/cgroup/$NAME/cpu.max" || true
+    fi
+}
+
+make_cgroups
+echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
+(
+    # This subshell moves itself into the cgroups, then becomes the namespace.
+    for dir in "${CGROUPS[@]}"; do echo "$BASHPID" > "$dir/cgroup.procs"; done
+    exec unshare --pid --fork --mount-proc --uts sh -c '
+        hostname guestinit-demo
+        exec "$0/.venv/bin/python" -m guestinit -vv -- sh "$0/images/demo/workload.sh"' "$REPO"
+) &
+LAUNCHER=$!
+# guestinit is unshare's child once the namespace exists.
+for _ in $(seq 100); do
+    INIT=$( (ps -o pid= --ppid "$LAUNCHER" || true) | head -1 | tr -d ' ')
+    [ -n "$INIT" ] && break
+    sleep 0.05
+done
+sleep 1.5
+echo "== demo: kill -USR1 $INIT (guestinit's host pid)"
+kill -USR1 "$INIT"
+sleep 0.5
+echo "== demo: kill -TERM $INIT (what docker stop sends)"
+started=$EPOCHREALTIME
+kill -TERM "$INIT"
+set +e
+wait "$LAUNCHER"
+code=$?
+set -e
+elapsed=$(python3 -c "print(f'{$EPOCHREALTIME - $started:.2f}')")
+echo "== demo: guestinit exited with $code (the main process's code) after ${elapsed}s"
+[ "$code" -eq 3 ]

@@ -1,0 +1,72 @@
+"""Fixtures for running guestinit for real: as PID 1 of a fresh PID namespace
+(``unshare --pid --fork --mount-proc``), or as a plain child (subreaper mode).
+
+Everything started here is ended here, by pid, even when a test fails.
+"""
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.initrun import InitRun
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        return
+    skip = pytest.mark.skip(reason="needs root and util-linux unshare (PID namespaces)")
+    for item in items:
+        if "integration" in str(item.path):
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def runs() -> Iterator[list[InitRun]]:
+    """Collects every InitRun a test starts and kills what is left afterwards."""
+    started: list[InitRun] = []
+    yield started
+    for run in started:
+        run.cleanup()
+
+
+@pytest.fixture
+def init(runs: list[InitRun]) -> "InitFactory":
+    return InitFactory(runs)
+
+
+class InitFactory:
+    def __init__(self, runs: list[InitRun]) -> None:
+        self._runs = runs
+
+    def __call__(
+        self,
+        *args: str,
+        pid1: bool = True,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        executable: str | None = None,
+        **popen: object,
+    ) -> InitRun:
+        run = InitRun(list(args), pid1=pid1, name=name, env=env, executable=executable, **popen)
+        self._runs.append(run)
+        run.start()
+        return run
+
+
+@pytest.fixture
+def program() -> "ProgramPath":
+    return ProgramPath()
+
+
+class ProgramPath:
+    """``program("trap_all")`` -> [python, tests/integration/programs/trap_all.py]."""
+
+    def __call__(self, name: str, *args: str) -> list[str]:
+        path = Path(__file__).with_name("programs") / f"{name}.py"
+        return [sys.executable, str(path), *args]

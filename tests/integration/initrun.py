@@ -1,0 +1,133 @@
+"""One run of guestinit for a test: started, signalled and awaited by pid."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def launcher(directory: Path, name: str) -> Path:
+    """A script called ``name`` that runs guestinit from this checkout, so the
+    personality chosen by argv[0] (tini, dumb-init) is exercised for real."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "from guestinit.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+class InitRun:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        pid1: bool = True,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+        executable: str | None = None,
+        **popen: object,
+    ) -> None:
+        if executable is not None:
+            command = [executable, *args]
+        elif name is None:
+            command = [sys.executable, "-m", "guestinit", *args]
+        else:
+            command = [str(launcher(Path(f"/tmp/guestinit-test-{os.getpid()}"), name)), *args]
+        if pid1:
+            command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
+        self.command = command
+        self.pid1 = pid1
+        self.env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        self.popen = popen
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stdout = b""
+        self.stderr = b""
+
+    def start(self) -> None:
+        options: dict[str, object] = {
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.PIPE,
+            "stdin": subprocess.DEVNULL,
+            "start_new_session": True,
+        }
+        options.update(self.popen)
+        self.process = subprocess.Popen(self.command, env=self.env, **options)  # type: ignore[call-overload]
+
+    @property
+    def outer_pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def init_pid(self, timeout: float = 10.0) -> int:
+        """The host pid of guestinit itself (unshare's child when it is PID 1)."""
+        if not self.pid1:
+            return self.outer_pid
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                children = psutil.Process(self.outer_pid).children()
+            except psutil.NoSuchProcess:
+                break
+            if children:
+                return children[0].pid
+            time.sleep(0.005)
+        raise TimeoutError("guestinit did not start")
+
+    def signal(self, number: int) -> None:
+        os.kill(self.init_pid(), number)
+
+    def read_line(self, timeout: float = 20.0) -> str:
+        """The next line the main process printed on stdout."""
+        assert self.process is not None and self.process.stdout is not None
+        import select
+
+        deadline = time.monotonic() + timeout
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no line from the main process; so far {line!r}")
+            ready, _, _ = select.select([self.process.stdout], [], [], remaining)
+            if ready:
+                byte = os.read(self.process.stdout.fileno(), 1)
+                if not byte:
+                    raise EOFError(f"stdout closed; so far {line!r}")
+                line += byte
+        return line.decode().rstrip("\n")
+
+    def wait(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        out, err = self.process.communicate(timeout=timeout)
+        self.stdout += out or b""
+        self.stderr += err or b""
+        return self.process.returncode
+
+    def cleanup(self) -> None:
+        """SIGKILL to guestinit ends the whole namespace; in subreaper mode its
+        descendants are found and killed by pid."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            victims = psutil.Process(self.outer_pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            victims = []
+        for victim in [*victims, psutil.Process(self.outer_pid)]:
+            try:
+                victim.kill()
+            except psutil.NoSuchProcess:
+                pass
+        try:
+            self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            print("guestinit test run did not end after SIGKILL", file=sys.stderr)
