@@ -1,5 +1,6 @@
 """One run of guestinit for a test: started, signalled and awaited by pid."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -123,10 +124,8 @@ class InitRun:
         except psutil.NoSuchProcess:
             victims = []
         for victim in [*victims, psutil.Process(self.outer_pid)]:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 victim.kill()
-            except psutil.NoSuchProcess:
-                pass
         try:
             self.process.communicate(timeout=10)
         except subprocess.TimeoutExpired:

@@ -16,10 +16,16 @@ pytestmark = pytest.mark.skipif(
 IMPLEMENTATIONS = ["real", "ours"]
 
 
-def _run(init: InitFactory, which: str, *args: str, pid1: bool = True, **kw: object) -> InitRun:
+def _run(
+    init: InitFactory,
+    which: str,
+    *args: str,
+    pid1: bool = True,
+    env: dict[str, str] | None = None,
+) -> InitRun:
     if which == "real":
-        return init(*args, executable=shutil.which("dumb-init"), pid1=pid1, **kw)
-    return init(*args, name="dumb-init", pid1=pid1, **kw)
+        return init(*args, executable=shutil.which("dumb-init"), pid1=pid1, env=env)
+    return init(*args, name="dumb-init", pid1=pid1, env=env)
 
 
 def _named(run: InitRun) -> str:
@@ -98,7 +104,8 @@ def test_setsid_env_off_forwards_to_the_child_only(
 
 @pytest.mark.parametrize("which", IMPLEMENTATIONS)
 def test_group_gets_sigterm_when_the_main_process_exits(init: InitFactory, which: str) -> None:
-    script = "sh -c 'trap \"echo child-term; exit 0\" TERM; echo up; while :; do sleep 0.05; done' & sleep 0.3; exit 6"
+    child = "trap 'echo child-term; exit 0' TERM; echo up; while :; do sleep 0.05; done"
+    script = f'sh -c "{child}" & sleep 0.3; exit 6'
     run = _run(init, which, "sh", "-c", script, pid1=False)
     assert run.read_line() == "up"
     assert run.wait() == 6
