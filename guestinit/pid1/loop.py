@@ -18,9 +18,14 @@ from guestinit.pid1.notify import ParentNotifier
 from guestinit.pid1.signals import SignalSource
 from guestinit.pid1.spawn import spawn_main
 
-# After an unexpected exception, pause this long before the next turn so a
-# persistent fault cannot spin the CPU.
-_FAULT_PAUSE = 0.05
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# After an unexpected exception the next turn comes after this long even if no
+# signal arrives: the failed turn may have consumed the wakeup (a SIGCHLD whose
+# reap never happened), and a persistent fault must not spin the CPU either.
+_RETRY_AFTER_FAULT_MS = 50
 
 _TINI_NOT_REAPING = (
     "Tini is not running as PID 1 and isn't registered as a child subreaper.\n"
@@ -39,13 +44,22 @@ def run(config: InitConfig) -> int:
     reaping_all = _arrange_reaping(config)
     notifier = ParentNotifier.from_environment(log)
     pid = spawn_main(config, signals)
-    _log_spawned(log, config.command[0], pid)
-    notifier.send("READY=1")
+    # From here on a child exists: nothing may raise out of this function
+    # before it is reaped and the drain is over.
+    _guarded(log, lambda: _log_spawned(log, config.command[0], pid))
+    _guarded(log, lambda: notifier.send("READY=1"))
     drains = os.getpid() == 1 or (reaping_all and config.drain_as_subreaper)
     policy = model.Policy(config, drain=drains)
     code = Loop(config, signals, notifier, policy, pid).run()
-    notifier.send(f"EXIT_STATUS={code}")
+    _guarded(log, lambda: notifier.send(f"EXIT_STATUS={code}"))
     return code
+
+
+def _guarded(log: _log.Log, step: "Callable[[], None]") -> None:
+    try:
+        step()
+    except Exception:
+        _log.print_traceback(log, "unexpected error (going on)")
 
 
 def _arrange_reaping(config: InitConfig) -> bool:
@@ -90,6 +104,7 @@ class Loop:
         self._policy = policy
         self._state = model.start(main_pid)
         self._exit_code: int | None = None
+        self._faulted = False
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
 
@@ -97,9 +112,10 @@ class Loop:
         while self._exit_code is None:
             try:
                 self._turn()
+                self._faulted = False
             except Exception:
                 _log.print_traceback(self._log, "unexpected error in the main loop (going on)")
-                time.sleep(_FAULT_PAUSE)
+                self._faulted = True
         return self._exit_code
 
     def _turn(self) -> None:
@@ -115,15 +131,23 @@ class Loop:
             events.append(model.NoChildren())
         events.append(model.Tick())
         for event in events:
-            self._state, actions = model.step(self._state, event, time.monotonic(), self._policy)
+            # One event's fault must not drop the others: reaped statuses
+            # cannot be read from the kernel twice.
+            try:
+                now = time.monotonic()
+                self._state, actions = model.step(self._state, event, now, self._policy)
+            except Exception:
+                _log.print_traceback(self._log, f"while handling {event!r} (going on)")
+                continue
             for action in actions:
                 self._execute(action)
 
     def _timeout_ms(self) -> int | None:
+        retry = _RETRY_AFTER_FAULT_MS if self._faulted else None
         if self._state.deadline is None:
-            return None  # idle: sleep until a signal arrives, zero wakeups
-        remaining = self._state.deadline - time.monotonic()
-        return max(0, int(remaining * 1000) + 1)
+            return retry  # idle: sleep until a signal arrives, zero wakeups
+        remaining = max(0, int((self._state.deadline - time.monotonic()) * 1000) + 1)
+        return remaining if retry is None else min(remaining, retry)
 
     def _execute(self, action: model.Action) -> None:
         try:
