@@ -2,10 +2,15 @@
 
 Phases::
 
+    BOOTING --units ready--> RUNNING                  (only with units and a command)
     RUNNING --SIGTERM (stop signal)--> STOPPING --main exits--> DRAINING
     RUNNING --main exits-----------------------------------> DRAINING
     STOPPING/DRAINING --grace deadline--> KILLING
     DRAINING/KILLING --no children left--> DONE
+
+With units, "main exits" (or a stop without a main process) leads first to
+UNITS_STOPPING, where the service manager stops them in reverse order, and
+from there to DRAINING once they are all down.
 
 One deadline covers the whole stop: it is armed when the stop begins (SIGTERM to
 us, or the main process exiting) and everything still running at it gets
@@ -21,7 +26,8 @@ from guestinit._sig import sig
 from guestinit._signames import describe, signal_name
 from guestinit.config import InitConfig
 
-RUNNING, STOPPING, DRAINING, KILLING, DONE = "running", "stopping", "draining", "killing", "done"
+BOOTING, RUNNING, STOPPING = "booting", "running", "stopping"
+UNITS_STOPPING, DRAINING, KILLING, DONE = "units-stopping", "draining", "killing", "done"
 
 # While KILLING, re-send SIGKILL this often: a process forked after the last
 # sweep (subreaper mode walks /proc) must not survive the deadline.
@@ -58,7 +64,37 @@ class Tick:
     __slots__ = ()
 
 
-Event = Signal | Reaped | NoChildren | Tick
+class UnitsReady:
+    """Every unit started at boot is up (or has failed): the main process may start."""
+
+    __slots__ = ()
+
+
+class MainSpawned:
+    __slots__ = ("pid",)
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+
+class UnitsStopped:
+    """The service manager has stopped every unit."""
+
+    __slots__ = ()
+
+
+class ExitRequested:
+    """Stop everything and exit with ``code`` (FailureAction=exit, ``ctl exit``)."""
+
+    __slots__ = ("code",)
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+Event = (
+    Signal | Reaped | NoChildren | Tick | UnitsReady | MainSpawned | UnitsStopped | ExitRequested
+)
 
 
 # ---- actions ----------------------------------------------------------------
@@ -133,25 +169,49 @@ class Exit:
         return f"Exit({self.code})"
 
 
-Action = Forward | SignalRest | Notify | Log | Exit
+class SpawnMain:
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpawnMain)
+
+    def __repr__(self) -> str:
+        return "SpawnMain()"
+
+
+class StopUnits:
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StopUnits)
+
+    def __repr__(self) -> str:
+        return "StopUnits()"
+
+
+Action = Forward | SignalRest | Notify | Log | Exit | SpawnMain | StopUnits
 
 
 # ---- state ------------------------------------------------------------------
 class State:
-    __slots__ = ("deadline", "exit_code", "main_pid", "phase")
+    __slots__ = ("deadline", "exit_code", "main_pid", "phase", "requested_exit")
 
     def __init__(
         self,
         phase: str,
-        main_pid: int,
+        main_pid: int | None,
         exit_code: int | None = None,
         deadline: float | None = None,
+        requested_exit: int | None = None,
     ) -> None:
         self.phase = phase
+        # None: not started yet (BOOTING), or no command at all.
         self.main_pid = main_pid
         self.exit_code = exit_code
         # Monotonic time at which the loop must send a Tick.
         self.deadline = deadline
+        # An exit code asked for by a unit or the control socket; wins over the main's.
+        self.requested_exit = requested_exit
 
     def replace(self, **changes: object) -> "State":
         fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
@@ -171,6 +231,7 @@ class Policy:
         "drain",
         "forward_to_group",
         "grace",
+        "has_units",
         "rewrites",
         "stop_timeout",
         "style",
@@ -179,7 +240,9 @@ class Policy:
         "warn_on_reap",
     )
 
-    def __init__(self, config: InitConfig, drain: bool) -> None:
+    def __init__(self, config: InitConfig, drain: bool, has_units: bool = False) -> None:
+        # A service manager runs beside the main process (see UNITS_STOPPING).
+        self.has_units = has_units
         self.forward_to_group = config.forward_to_group
         self.rewrites = config.rewrites
         self.success_codes = config.success_codes
@@ -192,8 +255,14 @@ class Policy:
         self.drain = drain
 
 
-def start(main_pid: int) -> State:
+def start(main_pid: int | None) -> State:
+    """RUNNING with the main process (or without one: units only)."""
     return State(RUNNING, main_pid)
+
+
+def booting() -> State:
+    """Units start first; the main process waits for UnitsReady."""
+    return State(BOOTING, None)
 
 
 def exit_code_of(status: int, success_codes: frozenset[int]) -> int:
@@ -210,11 +279,66 @@ def step(state: State, event: Event, now: float, policy: Policy) -> tuple[State,
         return _on_reaped(state, event, now, policy)
     if isinstance(event, NoChildren):
         return _on_no_children(state)
+    if isinstance(event, UnitsReady):
+        if state.phase == BOOTING:
+            # BOOTING -> RUNNING (once the loop reports MainSpawned)
+            return state, [SpawnMain()]
+        return state, []
+    if isinstance(event, MainSpawned):
+        if state.phase == BOOTING:
+            return state.replace(phase=RUNNING, main_pid=event.pid), []
+        return state, []
+    if isinstance(event, UnitsStopped):
+        return _on_units_stopped(state, now, policy)
+    if isinstance(event, ExitRequested):
+        return _on_exit_requested(state, event.code, now, policy)
     return _on_tick(state, now)
 
 
-def _on_signal(state: State, number: int, now: float, policy: Policy) -> tuple[State, list[Action]]:
-    if state.phase not in (RUNNING, STOPPING):
+def _begin_unit_stop(
+    state: State, now: float, policy: Policy, actions: list[Action]
+) -> tuple[State, list[Action]]:
+    """-> UNITS_STOPPING: the manager stops the units within the one deadline."""
+    deadline = state.deadline if state.deadline is not None else now + policy.grace
+    if state.phase in (BOOTING, RUNNING):
+        actions.append(Notify("STOPPING=1"))
+    actions.append(StopUnits())
+    return state.replace(phase=UNITS_STOPPING, deadline=deadline), actions
+
+
+def _on_units_stopped(state: State, now: float, policy: Policy) -> tuple[State, list[Action]]:
+    if state.phase != UNITS_STOPPING:
+        return state, []
+    # UNITS_STOPPING -> DRAINING: what no unit owned gets SIGTERM too.
+    code = state.requested_exit if state.requested_exit is not None else state.exit_code
+    drained = state.replace(phase=DRAINING, exit_code=code if code is not None else 0)
+    return drained, [SignalRest(int(sig.SIGTERM))]
+
+
+def _on_exit_requested(
+    state: State, code: int, now: float, policy: Policy
+) -> tuple[State, list[Action]]:
+    state = state.replace(requested_exit=code)
+    log = Log(_log.INFO, f"exit requested with status {code}")
+    if state.phase == RUNNING and state.main_pid is not None:
+        # RUNNING -> STOPPING: as if SIGTERM had come from outside.
+        stopped, actions = _on_signal(state, int(sig.SIGTERM), now, policy, force_stop=True)
+        return stopped, [log, *actions]
+    if state.phase in (BOOTING, RUNNING):
+        return _begin_unit_stop(state, now, policy, [log])
+    return state, [log]
+
+
+def _on_signal(
+    state: State, number: int, now: float, policy: Policy, force_stop: bool = False
+) -> tuple[State, list[Action]]:
+    stopping = number in STOP_SIGNALS and (policy.stop_timeout or force_stop)
+    if state.phase in (BOOTING, RUNNING) and state.main_pid is None:
+        if stopping:
+            # BOOTING/RUNNING (no main process) -> UNITS_STOPPING
+            return _begin_unit_stop(state, now, policy, [Log(_log.INFO, "stopping units")])
+        return state, [Log(_log.DEBUG, f"ignoring {signal_name(number)}: no main process")]
+    if state.phase not in (RUNNING, STOPPING) or state.main_pid is None:
         # The main process is gone; the drain owns the remaining processes.
         return state, [Log(_log.DEBUG, f"ignoring {signal_name(number)}: draining")]
     actions: list[Action] = []
@@ -224,7 +348,7 @@ def _on_signal(state: State, number: int, now: float, policy: Policy) -> tuple[S
     else:
         pid = -state.main_pid if policy.forward_to_group else state.main_pid
         actions.append(Forward(target, pid))
-    if state.phase == RUNNING and number in STOP_SIGNALS and policy.stop_timeout:
+    if state.phase == RUNNING and stopping:
         # RUNNING -> STOPPING: the main process has `grace` seconds to exit.
         actions.append(Notify("STOPPING=1"))
         actions.append(
@@ -237,7 +361,7 @@ def _on_signal(state: State, number: int, now: float, policy: Policy) -> tuple[S
 def _on_reaped(
     state: State, event: Reaped, now: float, policy: Policy
 ) -> tuple[State, list[Action]]:
-    if event.pid != state.main_pid or state.exit_code is not None:
+    if state.main_pid is None or event.pid != state.main_pid or state.exit_code is not None:
         level = _log.WARNING if policy.warn_on_reap else _log.DEBUG
         return state, [Log(level, _describe_reap(event.pid, policy.style))]
     code = exit_code_of(event.status, policy.success_codes)
@@ -255,6 +379,9 @@ def _on_reaped(
         return state.replace(phase=DONE, exit_code=code, deadline=None), actions
     if state.phase == KILLING:
         return state.replace(exit_code=code), actions
+    if policy.has_units:
+        # RUNNING/STOPPING -> UNITS_STOPPING: the services go down in reverse order.
+        return _begin_unit_stop(state.replace(exit_code=code), now, policy, actions)
     # RUNNING/STOPPING -> DRAINING: everything left gets SIGTERM and the rest of grace.
     deadline = state.deadline if state.phase == STOPPING else now + policy.grace
     if state.phase == RUNNING:
@@ -274,7 +401,7 @@ def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
     if state.deadline is None or now < state.deadline:
         return state, []
     kill = int(sig.SIGKILL)
-    if state.phase == STOPPING:
+    if state.phase == STOPPING and state.main_pid is not None:
         # STOPPING -> KILLING: the main process outlived its grace.
         actions: list[Action] = [
             Log(_log.WARNING, f"main process {state.main_pid} did not exit in time: SIGKILL"),
@@ -282,6 +409,14 @@ def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
             SignalRest(kill),
         ]
         return state.replace(phase=KILLING, deadline=now + KILL_SWEEP_INTERVAL), actions
+    if state.phase == UNITS_STOPPING:
+        # UNITS_STOPPING -> KILLING: units that outlive the grace period get SIGKILL.
+        code = state.requested_exit if state.requested_exit is not None else state.exit_code
+        actions = [Log(_log.WARNING, "grace period over while stopping units: SIGKILL")]
+        actions.append(SignalRest(kill))
+        killing = state.replace(phase=KILLING, deadline=now + KILL_SWEEP_INTERVAL,
+                                exit_code=code if code is not None else 0)  # fmt: skip
+        return killing, actions
     if state.phase == DRAINING:
         # DRAINING -> KILLING
         actions = [Log(_log.WARNING, "grace period over: SIGKILL to remaining processes")]

@@ -193,3 +193,67 @@ def test_tini_and_dumb_init_exit_lines() -> None:
         pol = model.Policy(InitConfig(["x"], log=_log.Log(style=style)), drain=False)
         _, actions = model.step(model.start(MAIN), model.Reaped(MAIN, exited(3)), 0.0, pol)
         assert text in [a.text for a in actions if isinstance(a, model.Log)]
+
+
+# ---- with a service manager ----------------------------------------------------------
+def units_policy(**options: object) -> model.Policy:
+    return model.Policy(InitConfig(["x"], **options), drain=True, has_units=True)  # type: ignore[arg-type]
+
+
+def test_booting_spawns_main_once_units_are_ready() -> None:
+    pol = units_policy()
+    state = model.booting()
+    state, actions = model.step(state, model.Signal(USR1), 0.0, pol)
+    assert not any(isinstance(a, Forward) for a in actions), "no main process to forward to"
+    state, actions = model.step(state, model.UnitsReady(), 0.0, pol)
+    assert actions == [model.SpawnMain()]
+    state, _ = model.step(state, model.MainSpawned(MAIN), 0.0, pol)
+    assert (state.phase, state.main_pid) == (model.RUNNING, MAIN)
+
+
+def test_main_exit_stops_units_before_draining() -> None:
+    pol = units_policy(grace=5.0)
+    state, actions = model.step(model.start(MAIN), model.Reaped(MAIN, exited(2)), 1.0, pol)
+    assert (state.phase, state.deadline) == (model.UNITS_STOPPING, 6.0)
+    assert model.StopUnits() in actions and SignalRest(TERM) not in actions
+    state, _ = model.step(state, model.NoChildren(), 2.0, pol)
+    assert state.phase == model.UNITS_STOPPING, "no exit before the units are down"
+    state, actions = model.step(state, model.UnitsStopped(), 2.0, pol)
+    assert (state.phase, actions) == (model.DRAINING, [SignalRest(TERM)])
+    state, actions = model.step(state, model.NoChildren(), 2.1, pol)
+    assert actions[-1] == Exit(2)
+
+
+def test_sigterm_without_main_stops_units_and_exits_zero() -> None:
+    pol = units_policy(grace=5.0)
+    state, actions = model.step(model.start(None), model.Signal(TERM), 0.0, pol)
+    assert state.phase == model.UNITS_STOPPING
+    assert actions[-2:] == [Notify("STOPPING=1"), model.StopUnits()]
+    state, _ = model.step(state, model.UnitsStopped(), 1.0, pol)
+    _, actions = model.step(state, model.NoChildren(), 1.0, pol)
+    assert actions[-1] == Exit(0)
+
+
+def test_units_outliving_grace_get_sigkill() -> None:
+    pol = units_policy(grace=2.0)
+    state, _ = model.step(model.start(None), model.Signal(TERM), 0.0, pol)
+    state, actions = model.step(state, model.Tick(), 2.0, pol)
+    assert state.phase == model.KILLING and SignalRest(KILL) in actions
+    _, actions = model.step(state, model.NoChildren(), 2.1, pol)
+    assert actions[-1] == Exit(0)
+
+
+def test_exit_request_stops_main_and_wins_the_exit_code() -> None:
+    pol = units_policy(grace=5.0)
+    state, actions = model.step(model.start(MAIN), model.ExitRequested(7), 0.0, pol)
+    assert state.phase == model.STOPPING and Forward(TERM, MAIN) in actions
+    state, _ = model.step(state, model.Reaped(MAIN, killed(TERM)), 1.0, pol)
+    state, _ = model.step(state, model.UnitsStopped(), 1.5, pol)
+    _, actions = model.step(state, model.NoChildren(), 1.6, pol)
+    assert actions[-1] == Exit(7)
+
+
+def test_exit_request_while_booting_goes_straight_to_unit_stop() -> None:
+    pol = units_policy()
+    state, actions = model.step(model.booting(), model.ExitRequested(3), 0.0, pol)
+    assert state.phase == model.UNITS_STOPPING and model.StopUnits() in actions
