@@ -6,6 +6,15 @@ start-up (it imports ``inspect`` and ``re``); see the package docstring.
 
 from guestinit import _log
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from guestinit.pid1.loop import Services
+    from guestinit.pid1.signals import SignalSource
+
+    ServicesFactory = Callable[[_log.Log, SignalSource], Services]
+
 # How the main process is started.
 PROCESS_GROUP = "process-group"  # setpgid + terminal foreground (tini, guestinit)
 SESSION = "session"  # setsid + take the terminal (dumb-init)
@@ -23,11 +32,13 @@ class InitConfig:
         "log",
         "parent_death_signal",
         "rewrites",
+        "services_factory",
         "spawn_mode",
         "stop_timeout",
         "subreaper",
         "success_codes",
         "term_group_on_exit",
+        "wait_for_units",
         "warn_on_reap",
     )
 
@@ -48,6 +59,8 @@ class InitConfig:
         parent_death_signal: int = 0,
         exec_failure_code: int | None = None,
         warn_on_reap: bool = False,
+        services_factory: "ServicesFactory | None" = None,
+        wait_for_units: bool = True,
     ) -> None:
         self.command = command
         self.log = log or _log.Log()
@@ -74,3 +87,7 @@ class InitConfig:
         self.exec_failure_code = exec_failure_code
         # tini -w: a warning for every reaped process that is not the main one.
         self.warn_on_reap = warn_on_reap
+        # Builds the service manager when units are in use (None: plain init).
+        self.services_factory = services_factory
+        # Start the main process only once the units are up (--no-wait: at once).
+        self.wait_for_units = wait_for_units

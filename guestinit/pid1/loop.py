@@ -21,6 +21,9 @@ from guestinit.pid1.spawn import spawn_main
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
+else:
+    Protocol = object  # typing costs ~10 ms of start-up; the Protocol is for mypy
 
 # After an unexpected exception the next turn comes after this long even if no
 # signal arrives: the failed turn may have consumed the wakeup (a SIGCHLD whose
@@ -36,23 +39,51 @@ _TINI_NOT_REAPING = (
 
 
 def run(config: InitConfig) -> int:
-    """Be init for ``config.command``; returns the exit code to exit with."""
+    """Be init for ``config.command`` (and the units, if any); returns the exit
+    code to exit with."""
     log = config.log
     signals = SignalSource()
     if config.parent_death_signal:
         prctl.set_parent_death_signal(config.parent_death_signal)
     reaping_all = _arrange_reaping(config)
     notifier = ParentNotifier.from_environment(log)
-    pid = spawn_main(config, signals)
-    # From here on a child exists: nothing may raise out of this function
-    # before it is reaped and the drain is over.
-    _guarded(log, lambda: _log_spawned(log, config.command[0], pid))
-    _guarded(log, lambda: notifier.send("READY=1"))
     drains = os.getpid() == 1 or (reaping_all and config.drain_as_subreaper)
-    policy = model.Policy(config, drain=drains)
-    code = Loop(config, signals, notifier, policy, pid).run()
+    services = config.services_factory(log, signals) if config.services_factory else None
+    policy = model.Policy(config, drain=drains, has_units=services is not None)
+    loop = Loop(config, signals, notifier, policy, services)
+    if services is None or not config.command or not config.wait_for_units:
+        loop.spawn_main()
+    if services is not None:
+        _guarded(log, lambda: services.start(time.monotonic()))
+    code = loop.run()
     _guarded(log, lambda: notifier.send(f"EXIT_STATUS={code}"))
+    if services is not None:
+        _guarded(log, services.close)
     return code
+
+
+class Services(Protocol):
+    """What the loop needs from the service manager (guestinit.manager)."""
+
+    def readers(self) -> "dict[int, Callable[[], None]]":
+        """File descriptors to watch and what to call when one is readable."""
+
+    def next_deadline(self) -> float | None:
+        """When the manager needs a ``tick``, monotonic seconds."""
+
+    def tick(self, now: float) -> None: ...
+
+    def claim(self, pid: int, status: int, now: float) -> bool:
+        """Take a reaped process if it belongs to a unit."""
+
+    def start(self, now: float) -> None: ...
+
+    def stop_all(self, now: float) -> None: ...
+
+    def events(self) -> "list[model.Event]":
+        """UnitsReady, UnitsStopped or ExitRequested, each reported once."""
+
+    def close(self) -> None: ...
 
 
 def _guarded(log: _log.Log, step: "Callable[[], None]") -> None:
@@ -96,17 +127,29 @@ class Loop:
         signals: SignalSource,
         notifier: ParentNotifier,
         policy: model.Policy,
-        main_pid: int,
+        services: Services | None = None,
     ) -> None:
+        self._config = config
         self._log = config.log
         self._signals = signals
         self._notifier = notifier
         self._policy = policy
-        self._state = model.start(main_pid)
+        self._services = services
+        # With a command we are BOOTING until it runs; without one (units only)
+        # RUNNING until told to stop.
+        self._state = model.booting() if config.command else model.start(None)
         self._exit_code: int | None = None
         self._faulted = False
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
+        self._readers: dict[int, Callable[[], None]] = {}
+
+    def spawn_main(self) -> None:
+        """Start the main process now (at once, or when the units are ready)."""
+        pid = spawn_main(self._config, self._signals)
+        self._handle(model.MainSpawned(pid))
+        _guarded(self._log, lambda: _log_spawned(self._log, self._config.command[0], pid))
+        _guarded(self._log, lambda: self._notifier.send("READY=1"))
 
     def run(self) -> int:
         while self._exit_code is None:
@@ -119,34 +162,80 @@ class Loop:
         return self._exit_code
 
     def _turn(self) -> None:
-        self._poller.poll(self._timeout_ms())
+        self._sync_readers()
+        ready = self._poller.poll(self._timeout_ms())
+        now = time.monotonic()
+        for fd, _ in ready:
+            callback = self._readers.get(fd)
+            if callback is not None:
+                self._call(callback)
         events: list[model.Event] = []
         for number in self._signals.read():
             self._log.trace(f"Received {signal_name(number)}")
             if number != sig.SIGCHLD:
                 events.append(model.Signal(number))
         reaped, none_left = reaper.reap()
-        events.extend(model.Reaped(pid, status) for pid, status in reaped)
+        for pid, status in reaped:
+            if self._services is None or not self._claimed(pid, status, now):
+                events.append(model.Reaped(pid, status))
+        if self._services is not None:
+            self._call(lambda: self._services.tick(now) if self._services else None)
+            events.extend(self._services.events())
         if none_left:
             events.append(model.NoChildren())
         events.append(model.Tick())
         for event in events:
-            # One event's fault must not drop the others: reaped statuses
-            # cannot be read from the kernel twice.
-            try:
-                now = time.monotonic()
-                self._state, actions = model.step(self._state, event, now, self._policy)
-            except Exception:
-                _log.print_traceback(self._log, f"while handling {event!r} (going on)")
-                continue
-            for action in actions:
-                self._execute(action)
+            self._handle(event)
+
+    def _handle(self, event: model.Event) -> None:
+        # One event's fault must not drop the others: reaped statuses
+        # cannot be read from the kernel twice.
+        try:
+            now = time.monotonic()
+            self._state, actions = model.step(self._state, event, now, self._policy)
+        except Exception:
+            _log.print_traceback(self._log, f"while handling {event!r} (going on)")
+            return
+        for action in actions:
+            self._execute(action)
+
+    def _claimed(self, pid: int, status: int, now: float) -> bool:
+        assert self._services is not None
+        try:
+            return self._services.claim(pid, status, now)
+        except Exception:
+            _log.print_traceback(self._log, f"while handing process {pid} to its unit")
+            return True  # it was a unit's; the init model would misread it
+
+    def _call(self, callback: "Callable[[], object]") -> None:
+        try:
+            callback()
+        except Exception:
+            _log.print_traceback(self._log, "unexpected error in a handler (going on)")
+
+    def _sync_readers(self) -> None:
+        if self._services is None:
+            return
+        try:
+            wanted = self._services.readers()
+        except Exception:
+            _log.print_traceback(self._log, "while listing the manager's descriptors")
+            return
+        for fd in self._readers.keys() - wanted.keys():
+            self._poller.unregister(fd)
+        for fd in wanted.keys() - self._readers.keys():
+            self._poller.register(fd, select.POLLIN)
+        self._readers = dict(wanted)
 
     def _timeout_ms(self) -> int | None:
         retry = _RETRY_AFTER_FAULT_MS if self._faulted else None
-        if self._state.deadline is None:
-            return retry  # idle: sleep until a signal arrives, zero wakeups
-        remaining = max(0, int((self._state.deadline - time.monotonic()) * 1000) + 1)
+        deadlines = [self._state.deadline]
+        if self._services is not None:
+            deadlines.append(self._services.next_deadline())
+        due = [d for d in deadlines if d is not None]
+        if not due:
+            return retry  # idle: sleep until a signal or a descriptor, zero wakeups
+        remaining = max(0, int((min(due) - time.monotonic()) * 1000) + 1)
         return remaining if retry is None else min(remaining, retry)
 
     def _execute(self, action: model.Action) -> None:
@@ -163,6 +252,10 @@ class Loop:
                 self._log.emit(action.level, action.text)
             elif isinstance(action, model.Exit):
                 self._exit_code = action.code
+            elif isinstance(action, model.SpawnMain):
+                self.spawn_main()
+            elif isinstance(action, model.StopUnits) and self._services is not None:
+                self._services.stop_all(time.monotonic())
         except Exception:
             _log.print_traceback(self._log, f"while executing {action!r} (going on)")
 
