@@ -2,6 +2,11 @@
 
 import enum
 
+# The unit file's own enums: one definition for parser and model.
+from guestinit.unitfile import KillMode, Restart, ServiceType
+
+__all__ = ["KillMode", "Restart", "ServiceType"]  # re-exported for the model
+
 
 class Sub(enum.Enum):
     """A service's sub-state; every transition of model.step moves between these."""
@@ -69,33 +74,6 @@ class Result(enum.Enum):
     START_LIMIT = "start-limit-hit"
     PROTOCOL = "protocol"
     RESOURCES = "resources"
-
-
-class ServiceType(enum.Enum):
-    SIMPLE = "simple"
-    EXEC = "exec"
-    FORKING = "forking"
-    ONESHOT = "oneshot"
-    NOTIFY = "notify"
-    NOTIFY_RELOAD = "notify-reload"
-    IDLE = "idle"
-
-
-class Restart(enum.Enum):
-    NO = "no"
-    ALWAYS = "always"
-    ON_SUCCESS = "on-success"
-    ON_FAILURE = "on-failure"
-    ON_ABNORMAL = "on-abnormal"
-    ON_ABORT = "on-abort"
-    ON_WATCHDOG = "on-watchdog"
-
-
-class KillMode(enum.Enum):
-    CONTROL_GROUP = "control-group"
-    MIXED = "mixed"
-    PROCESS = "process"
-    NONE = "none"
 
 
 class Phase(enum.Enum):
