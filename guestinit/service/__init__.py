@@ -1,11 +1,18 @@
-"""Service supervision: systemd's service semantics without systemd.
+"""Supervising services: the systemd unit semantics guestinit runs.
 
-Pure (no I/O): ``states`` (the vocabulary: sub-states, results, types),
-``model`` (one service's ``step(config, state, event, now)``), ``backoff``
-(restart delays, start limits), ``notify_message`` (sd_notify datagrams).
-With side effects, driven by PID 1's loop: ``notify_socket`` (receiving
-sd_notify), ``spawn`` (fork/exec of unit commands with their execution
-environment, built purely by ``exec_env``).
-This package is imported only when units are in use, so it may use
-dataclasses and enums freely (see guestinit/__init__.py on start-up cost).
+Pure (no I/O, tested with a fake clock and plain values):
+
+- ``states``          the vocabulary: sub-states and active states, as systemd names them.
+- ``model``           ``step(state, event, now) -> (state, actions)`` for one service.
+- ``backoff``         restart delays and start limits.
+- ``ordering``        After=/Before=/Requires= ... into a start and stop order.
+- ``notify_message``  an sd_notify datagram -> ``NotifyMessage``; NotifyAccess= checks.
+- ``exec_env``        ``ExecContext`` (how to start one Exec*= command), the service
+                      environment, WorkingDirectory=, systemd's pre-exec exit codes.
+
+Side effects (called by the pid1 loop, never blocking it):
+
+- ``tracking``        which processes belong to a unit (reads /proc; sessions, descendants).
+- ``notify_socket``   the AF_UNIX datagram socket services notify; sender credentials.
+- ``spawn``           fork + exec of one service process; failures come back through a pipe.
 """

@@ -5,7 +5,19 @@ import enum
 # The unit file's own enums: one definition for parser and model.
 from guestinit.unitfile import KillMode, Restart, ServiceType
 
-__all__ = ["KillMode", "Restart", "ServiceType"]  # re-exported for the model
+__all__ = [
+    "ACTIVE_STATE",
+    "KILL_STATES",
+    "Active",
+    "KillMode",
+    "Phase",
+    "Restart",
+    "Result",
+    "Role",
+    "ServiceType",
+    "Sub",
+    "Whom",
+]
 
 
 class Sub(enum.Enum):
