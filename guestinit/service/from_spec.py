@@ -1,0 +1,104 @@
+"""A parsed unit -> what the model and the ordering need (pure).
+
+Also where our defaults meet systemd's: RestartSteps not set in the file means
+our doubling backoff (see backoff.py), and TimeoutStartSec does not apply to
+oneshot services unless set (systemd disables it for them too).
+"""
+
+import math
+from collections.abc import Mapping
+
+from guestinit.service.backoff import DOUBLING
+from guestinit.service.model import ServiceConfig
+from guestinit.service.ordering import Deps
+from guestinit.service.states import Phase, ServiceType
+from guestinit.unitfile import ExecCommand, ServiceSpec, UnitSpec
+
+# Every unit is ordered after these and pulled in by nothing: in a container
+# they are reached at once. DefaultDependencies= would add sysinit/basic here.
+IMPLICIT_TARGETS = ("sysinit.target", "basic.target")
+
+
+def phases(service: ServiceSpec) -> dict[Phase, tuple[ExecCommand, ...]]:
+    return {
+        Phase.CONDITION: service.exec_condition,
+        Phase.START_PRE: service.exec_start_pre,
+        Phase.START: service.exec_start,
+        Phase.START_POST: service.exec_start_post,
+        Phase.RELOAD: service.exec_reload,
+        Phase.STOP: service.exec_stop,
+        Phase.STOP_POST: service.exec_stop_post,
+    }
+
+
+def service_config(spec: UnitSpec) -> ServiceConfig:
+    service = spec.service or ServiceSpec()
+    commands = {
+        phase: tuple(cmd.ignore_failure for cmd in cmds)
+        for phase, cmds in phases(service).items()
+        if cmds
+    }
+    explicit = spec.explicit
+    steps = service.restart_steps if "Service.RestartSteps" in explicit else DOUBLING
+    timeout_start = service.timeout_start_sec
+    if service.type is ServiceType.ONESHOT and not (
+        {"Service.TimeoutStartSec", "Service.TimeoutSec"} & explicit
+    ):
+        timeout_start = math.inf
+    return ServiceConfig(
+        type=service.type,
+        commands=commands,
+        remain_after_exit=service.remain_after_exit,
+        restart=service.restart,
+        restart_sec=service.restart_sec,
+        restart_max_delay=service.restart_max_delay_sec,
+        restart_steps=steps,
+        restart_prevent=service.restart_prevent_exit_status.codes,
+        restart_prevent_signals=service.restart_prevent_exit_status.signals,
+        restart_force=service.restart_force_exit_status.codes,
+        restart_force_signals=service.restart_force_exit_status.signals,
+        success_exit_status=service.success_exit_status.codes,
+        success_signals=service.success_exit_status.signals,
+        timeout_start=timeout_start,
+        timeout_stop=service.timeout_stop_sec,
+        kill_mode=service.kill_mode,
+        kill_signal=service.kill_signal,
+        restart_kill_signal=service.restart_kill_signal,
+        final_kill_signal=service.final_kill_signal,
+        watchdog_signal=service.watchdog_signal,
+        send_sighup=service.send_sighup,
+        send_sigkill=service.send_sigkill,
+        watchdog_sec=service.watchdog_sec,
+        start_limit_interval=spec.start_limit_interval,
+        start_limit_burst=spec.start_limit_burst,
+    )
+
+
+def deps(spec: UnitSpec, known: Mapping[str, UnitSpec] | None = None) -> Deps:
+    """The unit's dependency lists; with DefaultDependencies=yes a service is
+    also ordered after the implicit targets (harmless: they are reached at once)."""
+    after = set(spec.after)
+    if spec.default_dependencies and spec.name.endswith(".service"):
+        after.update(IMPLICIT_TARGETS)
+    return Deps(
+        requires=frozenset(spec.requires),
+        requisite=frozenset(spec.requisite),
+        wants=frozenset(spec.wants),
+        binds_to=frozenset(spec.binds_to),
+        part_of=frozenset(spec.part_of),
+        after=frozenset(after),
+        before=frozenset(spec.before),
+        conflicts=frozenset(spec.conflicts),
+    )
+
+
+def refusal(spec: UnitSpec) -> str | None:
+    """Why we cannot run this service at all (said once, with the unit's file)."""
+    service = spec.service
+    if service is None:
+        return None
+    if service.type is ServiceType.DBUS:
+        return "Type=dbus needs a D-Bus system bus, which guestinit does not provide"
+    if service.dynamic_user:
+        return "DynamicUser=yes is not supported: give the unit a real User="
+    return None
