@@ -12,10 +12,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from guestinit.config import ServicesFactory
+    from guestinit.pid1.loop import Services
+    from guestinit.pid1.signals import SignalSource
+
 USAGE = """\
-usage: guestinit [OPTIONS] [--] COMMAND [ARGS...]
+usage: guestinit [OPTIONS] [--] [COMMAND [ARGS...]]
+       guestinit ctl VERB [ARGS...]      (see guestinit ctl --help)
 
 Run COMMAND as the main process: reap zombies, forward signals, exit with its code.
+Units placed in /etc/guestinit/units (or given with --start) run beside it; the
+command starts once they are up. Without a COMMAND, run the units until stopped.
 
 options:
   -g, --process-group     forward signals to the main process's process group
@@ -29,12 +36,19 @@ options:
   --no-subreaper          when not PID 1, do not become child subreaper
   -p, --parent-death-signal SIG
                           signal we receive when our parent dies
+  --unit-path DIR         where unit files are looked up (repeatable; default
+                          /etc/guestinit/units /etc/systemd/system /lib/systemd/system
+                          and the shipped units; GUESTINIT_UNIT_PATH, colon-separated)
+  --start UNIT            start UNIT (and what it pulls in) too (repeatable)
+  --exit-on UNIT          exit when UNIT stops or fails, with its status (repeatable)
+  --no-wait               start COMMAND at once, not after the units are up
   -v, --verbose           more messages (repeatable: info, debug, trace)
   -q, --quiet             errors only
   -V, --version           print the version and exit
   -h, --help              print this help and exit
 
-environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE.
+environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE,
+GUESTINIT_UNIT_PATH.
 exit status: the main process's; 128+N if it died of signal N; 126 not executable;
 127 not found; 2 usage error.
 """
@@ -47,6 +61,10 @@ _LONG = {
     "grace=": "--grace",
     "setsid": "--setsid",
     "no-subreaper": "--no-subreaper",
+    "unit-path=": "--unit-path",
+    "start=": "--start",
+    "exit-on=": "--exit-on",
+    "no-wait": "--no-wait",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -59,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: pick the personality from our name, parse, run as init."""
     argv = sys.argv if argv is None else argv
     name = os.path.basename(argv[0]) if argv else "guestinit"
+    if argv[1:2] == ["ctl"]:
+        from guestinit.control import client
+
+        return client.main(argv[2:])
     if name == "tini":
         from guestinit.compat import tini
 
@@ -97,6 +119,9 @@ def _build(
     kwargs: dict[str, object] = {"grace": _seconds(env.get("GUESTINIT_GRACE", "5"))}
     rewrites: dict[int, int] = {}
     success: set[int] = set()
+    unit_path: list[str] = []
+    start: list[str] = []
+    exit_on: list[str] = []
     for option, value in options:
         if option == "-h":
             return USAGE
@@ -121,8 +146,22 @@ def _build(
             kwargs["subreaper"] = False
         elif option == "-p":
             kwargs["parent_death_signal"] = parse_signal(value)
-    if not command:
-        raise _argv.UsageError("no command given")
+        elif option == "--unit-path":
+            unit_path.append(value)
+        elif option == "--start":
+            start.append(value)
+        elif option == "--exit-on":
+            exit_on.append(value)
+            start.append(value)
+        elif option == "--no-wait":
+            kwargs["wait_for_units"] = False
+    if not unit_path and env.get("GUESTINIT_UNIT_PATH"):
+        unit_path = [p for p in env["GUESTINIT_UNIT_PATH"].split(":") if p]
+    units = _units_in_use(start, command)
+    if units:
+        kwargs["services_factory"] = _manager_factory(unit_path, start, exit_on)
+    elif not command:
+        raise _argv.UsageError("no command given and no units to run")
     log = _log.Log(min(level, _log.TRACE))
     return InitConfig(
         command,
@@ -131,6 +170,36 @@ def _build(
         success_codes=frozenset(success),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+ENABLED_DIR = "/etc/guestinit/units"
+
+
+def _units_in_use(start: list[str], command: list[str]) -> bool:
+    """Units run when asked for, or when some are enabled (one cheap listdir:
+    the plain ``guestinit -- cmd`` path must not load the service manager)."""
+    if start:
+        return True
+    try:
+        return any(not name.startswith(".") for name in os.listdir(ENABLED_DIR))
+    except OSError:
+        return False
+
+
+def _manager_factory(
+    unit_path: list[str], start: list[str], exit_on: list[str]
+) -> "ServicesFactory":
+    def build(log: _log.Log, signals: "SignalSource") -> "Services":
+        from guestinit.manager import Manager, ManagerOptions, default_unit_path
+
+        options = ManagerOptions(
+            unit_path=tuple(unit_path) or default_unit_path(),
+            start=tuple(start),
+            exit_on=tuple(exit_on),
+        )
+        return Manager(options, log, signals)
+
+    return build
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:

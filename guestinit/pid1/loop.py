@@ -51,7 +51,7 @@ def run(config: InitConfig) -> int:
     services = config.services_factory(log, signals) if config.services_factory else None
     policy = model.Policy(config, drain=drains, has_units=services is not None)
     loop = Loop(config, signals, notifier, policy, services)
-    if services is None or not config.command or not config.wait_for_units:
+    if config.command and (services is None or not config.wait_for_units):
         loop.spawn_main()
     if services is not None:
         _guarded(log, lambda: services.start(time.monotonic()))

@@ -1,0 +1,571 @@
+"""The service manager: loads units, runs start and stop transactions in
+dependency order, feeds every event through service.model and executes what
+it returns. It lives inside PID 1's loop (pid1.loop.Services): it never
+blocks, and only pid1/reaper waits for processes.
+
+Unit kinds: services run; targets are synchronization points, active once
+what they are ordered after is up; other kinds (socket, timer, path, mount)
+are accepted as inert so dependencies on them hold, with one note each.
+"""
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterable
+
+from guestinit import _log
+from guestinit.pid1 import model as init_model
+from guestinit.pid1.signals import SignalSource
+from guestinit.service import conditions, executor, from_spec, ordering
+from guestinit.service import model as svc
+from guestinit.service.notify_message import sender_allowed
+from guestinit.service.notify_socket import NotifySocket
+from guestinit.service.spawn import SetupFailed, read_spawn_error
+from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
+from guestinit.service.tracking import ProcessTable, signal_all
+from guestinit.unitfile import Severity, UnitAction, UnitSpec, load
+
+# How often unit emptiness is checked while a unit waits for its processes to
+# go (a process that is not our child dies without telling us).
+_EMPTY_POLL = 0.1
+
+_EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
+_POWER_ACTIONS = {
+    UnitAction.POWEROFF, UnitAction.POWEROFF_FORCE, UnitAction.POWEROFF_IMMEDIATE,
+    UnitAction.REBOOT, UnitAction.REBOOT_FORCE, UnitAction.REBOOT_IMMEDIATE,
+    UnitAction.HALT, UnitAction.HALT_FORCE, UnitAction.HALT_IMMEDIATE,
+}  # fmt: skip
+
+
+def default_unit_path() -> tuple[str, ...]:
+    """Ours first, then the distribution's, then the units shipped with guestinit."""
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "units")
+    paths = ["/etc/guestinit/units", "/etc/systemd/system", "/lib/systemd/system"]
+    return (*paths, shipped) if os.path.isdir(shipped) else tuple(paths)
+
+
+@dataclasses.dataclass(frozen=True)
+class ManagerOptions:
+    unit_path: tuple[str, ...] = dataclasses.field(default_factory=default_unit_path)
+    enabled_dir: str = "/etc/guestinit/units"
+    start: tuple[str, ...] = ()
+    exit_on: tuple[str, ...] = ()
+    runtime_dir: str = "/run/guestinit"
+
+
+@dataclasses.dataclass
+class Unit:
+    """One unit's runtime record."""
+
+    name: str
+    spec: UnitSpec | None
+    deps: ordering.Deps
+    config: svc.ServiceConfig | None = None
+    state: svc.State | None = None
+    kind: str = "service"  # "service", "target" or "inert"
+    target_active: bool = False
+    load_error: str | None = None
+    skipped: bool = False  # a condition failed at the last start
+    sessions: set[int] = dataclasses.field(default_factory=set)
+    # The active state last acted upon (feeds nest: a spawn feeds Spawned).
+    reported: Active = Active.INACTIVE
+    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def active(self) -> Active:
+        if self.state is not None:
+            return self.state.active
+        if self.load_error is not None:
+            return Active.FAILED
+        return Active.ACTIVE if self.target_active else Active.INACTIVE
+
+    @property
+    def at_rest(self) -> bool:
+        return self.active in (Active.INACTIVE, Active.FAILED)
+
+
+class Manager:
+    """pid1.loop.Services for systemd units."""
+
+    def __init__(self, options: ManagerOptions, log: _log.Log, signals: SignalSource) -> None:
+        self._options = options
+        self._log = log
+        self._signals = signals
+        self._units: dict[str, Unit] = {}
+        self._edges: dict[str, set[str]] = {}
+        self._pending_start: list[str] = []
+        self._pending_stop: set[str] = set()
+        self._pids: dict[int, tuple[str, Role]] = {}
+        self._error_fds: dict[int, tuple[str, int, Role]] = {}
+        self._boot: set[str] = set()
+        self._events: list[init_model.Event] = []
+        self._ready_reported = False
+        self._stopping_all = False
+        self._stopped_reported = False
+        self._exit_requested = False
+        notify_path = os.path.join(options.runtime_dir, "notify.sock")
+        self._notify = NotifySocket(notify_path)
+        self.extra_readers: dict[int, Callable[[], None]] = {}
+
+    # ---- Services protocol -------------------------------------------------------
+    def readers(self) -> dict[int, Callable[[], None]]:
+        readers: dict[int, Callable[[], None]] = {self._notify.fileno(): self._on_notify}
+        for fd in self._error_fds:
+            readers[fd] = lambda fd=fd: self._on_spawn_report(fd)  # type: ignore[misc]
+        readers.update(self.extra_readers)
+        return readers
+
+    def next_deadline(self) -> float | None:
+        due = [
+            d
+            for unit in self._units.values()
+            if unit.state is not None and (d := unit.state.next_deadline()) is not None
+        ]
+        if self._waiting_for_empty():
+            due.append(time.monotonic() + _EMPTY_POLL)
+        if self._pending_start or self._pending_stop:
+            due.append(time.monotonic() + _EMPTY_POLL)
+        return min(due) if due else None
+
+    def tick(self, now: float) -> None:
+        for unit in list(self._units.values()):
+            deadline = unit.state.next_deadline() if unit.state is not None else None
+            if deadline is not None and now >= deadline:
+                self._feed(unit, svc.Timer(), now)
+        self._check_empty(now)
+        self._dispatch(now)
+        self._report_progress()
+
+    def claim(self, pid: int, status: int, now: float) -> bool:
+        owner = self._pids.pop(pid, None)
+        if owner is None:
+            return False
+        unit = self._units[owner[0]]
+        code = os.waitstatus_to_exitcode(status)
+        event = svc.Exited(pid, None, -code) if code < 0 else svc.Exited(pid, code)
+        self._feed(unit, event, now)
+        return True
+
+    def start(self, now: float) -> None:
+        roots = list(self._enabled_units()) + list(self._options.start)
+        if not roots:
+            self._log.info("no units to start")
+        self._boot = set(self.request_start(roots, now))
+        self._dispatch(now)
+        self._report_progress()
+
+    def stop_all(self, now: float) -> None:
+        self._stopping_all = True
+        self._pending_start.clear()
+        self._pending_stop = {name for name, unit in self._units.items() if not unit.at_rest}
+        self._pending_stop |= {
+            name for name, unit in self._units.items()
+            if unit.state is not None and unit.state.sub is Sub.AUTO_RESTART
+        }  # fmt: skip
+        self._dispatch(now)
+        self._report_progress()
+
+    def events(self) -> list[init_model.Event]:
+        events, self._events = self._events, []
+        return events
+
+    def close(self) -> None:
+        self._notify.close()
+        for fd in list(self._error_fds):
+            os.close(fd)
+        self._error_fds.clear()
+
+    # ---- public queries and jobs (the control socket uses these) ----------------
+    @property
+    def units(self) -> dict[str, Unit]:
+        return self._units
+
+    def request_start(self, names: Iterable[str], now: float) -> list[str]:
+        """Queue a start of ``names`` and everything they pull in."""
+        closure = self._load_closure(names)
+        for name in closure:
+            unit = self._units[name]
+            if unit.at_rest and name not in self._pending_start:
+                self._pending_start.append(name)
+            self._pending_stop.discard(name)
+        return closure
+
+    def request_stop(self, name: str, now: float) -> None:
+        self._pending_stop.add(name)
+        if name in self._pending_start:
+            self._pending_start.remove(name)
+        self._dispatch(now)
+
+    def job(self, name: str, event: svc.Event, now: float) -> None:
+        """Restart/reload (and their variants) go straight to the model."""
+        unit = self._units.get(name)
+        if unit is not None and unit.state is not None:
+            self._feed(unit, event, now)
+
+    def kill(self, name: str, number: int, whom: Whom) -> None:
+        unit = self._units[name]
+        self._kill(unit, number, whom)
+
+    # ---- loading ----------------------------------------------------------------
+    def _enabled_units(self) -> list[str]:
+        try:
+            entries = sorted(os.listdir(self._options.enabled_dir))
+        except OSError:
+            return []
+        return [name for name in entries if "." in name and not name.endswith((".d", ".wants"))]
+
+    def _load_closure(self, roots: Iterable[str]) -> list[str]:
+        queue = list(roots)
+        seen: list[str] = []
+        while queue:
+            name = queue.pop(0)
+            if name in seen:
+                continue
+            seen.append(name)
+            unit = self._units.get(name) or self._load(name)
+            queue.extend(sorted(unit.deps.pulls))
+        self._recompute_edges()
+        return seen
+
+    def _load(self, name: str) -> Unit:
+        result = load.load_unit(name, search_path=self._options.unit_path)
+        for diagnostic in result.diagnostics:
+            level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
+            self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
+        spec = result.spec
+        if spec is None:
+            unit = Unit(name, None, ordering.Deps())
+            if name.endswith(".target"):
+                unit.kind = "target"  # targets are known without files
+            else:
+                unit.load_error = "unit not found or not loadable"
+                self._log.error(f"{name}: {unit.load_error}; not started")
+        else:
+            unit = Unit(name, spec, from_spec.deps(spec))
+            if spec.service is not None and name.endswith(".service"):
+                refusal = from_spec.refusal(spec)
+                if refusal:
+                    unit.load_error = refusal
+                    self._log.error(f"{spec.path}: {name}: {refusal}")
+                else:
+                    unit.config = from_spec.service_config(spec)
+                    unit.state = svc.initial(unit.config)
+            elif name.endswith(".target"):
+                unit.kind = "target"
+            else:
+                unit.kind = "inert"
+                self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
+        self._units[name] = unit
+        return unit
+
+    def _recompute_edges(self) -> None:
+        graph = {name: unit.deps for name, unit in self._units.items()}
+        edges, cycles = ordering.break_cycles(ordering.waits_for(graph, graph), graph)
+        for cycle in cycles:
+            self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
+        self._edges = edges
+
+    # ---- jobs -----------------------------------------------------------------------
+    def _dispatch(self, now: float) -> None:
+        progressed = True
+        while progressed:
+            progressed = self._dispatch_stops(now) | self._dispatch_starts(now)
+
+    def _dispatch_starts(self, now: float) -> bool:
+        progressed = False
+        for name in list(self._pending_start):
+            unit = self._units[name]
+            waiting = [
+                other for other in self._edges.get(name, ())
+                if other in self._pending_start
+                or self._units[other].active is Active.ACTIVATING
+            ]  # fmt: skip
+            if waiting:
+                continue
+            self._pending_start.remove(name)
+            progressed = True
+            self._begin_start(unit, now)
+        return progressed
+
+    def _dispatch_stops(self, now: float) -> bool:
+        progressed = False
+        reverse = ordering.stop_waits_for(self._edges)
+        for name in sorted(self._pending_stop):
+            later = [
+                other for other in reverse.get(name, ())
+                if other in self._pending_stop or self._units[other].active is Active.DEACTIVATING
+            ]  # fmt: skip
+            if later:
+                continue
+            self._pending_stop.discard(name)
+            progressed = True
+            unit = self._units[name]
+            if unit.state is not None:
+                self._feed(unit, svc.StopJob(), now)
+            elif unit.target_active:
+                unit.target_active = False
+        return progressed
+
+    def _begin_start(self, unit: Unit, now: float) -> None:
+        failed = [
+            dep for dep in sorted(unit.deps.needs)
+            if self._units.get(dep) is not None and self._units[dep].active is Active.FAILED
+        ]  # fmt: skip
+        missing = [dep for dep in sorted(unit.deps.requisite) if self._units.get(dep) is None
+                   or self._units[dep].active is not Active.ACTIVE]  # fmt: skip
+        if failed or missing:
+            self._log.warning(f"{unit.name}: not started: dependency {', '.join(failed + missing)} "
+                              "failed")  # fmt: skip
+            return
+        for conflict in unit.deps.conflicts:
+            if conflict in self._units and not self._units[conflict].at_rest:
+                self._pending_stop.add(conflict)
+        if unit.kind != "service" or unit.spec is None:
+            unit.target_active = unit.load_error is None
+            return
+        if unit.state is None:
+            return  # refused at load time
+        holds, notes = conditions.evaluate(unit.spec.conditions)
+        for note in notes:
+            self._log.info(f"{unit.name}: {note}")
+        if not holds:
+            unit.skipped = True
+            self._log.info(f"{unit.name}: condition not met, not starting")
+            return
+        asserted, notes = conditions.evaluate(unit.spec.asserts)
+        if not asserted:
+            self._log.error(f"{unit.name}: assertion failed: {'; '.join(notes)}")
+            unit.load_error = "assertion failed"
+            return
+        unit.skipped = False
+        try:
+            unit.environment = {
+                **executor.unit_environment(unit.spec, os.environ),
+                **executor.make_directories(unit.spec),
+            }
+        except (executor.EnvironmentFileMissing, OSError) as error:
+            self._log.error(f"{unit.name}: {error}")
+            unit.load_error = str(error)
+            return
+        unit.load_error = None
+        self._feed(unit, svc.StartJob(), now)
+
+    # ---- events into the model, actions out ---------------------------------------------
+    def _feed(self, unit: Unit, event: svc.Event, now: float) -> None:
+        assert unit.state is not None and unit.config is not None
+        unit.state, actions = svc.step(unit.config, unit.state, event, now)
+        self._note_change(unit, now)
+        for action in actions:
+            try:
+                self._execute(unit, action, now)
+            except Exception:
+                _log.print_traceback(self._log, f"{unit.name}: while executing {action!r}")
+        self._note_change(unit, now)
+
+    def _note_change(self, unit: Unit, now: float) -> None:
+        before, after = unit.reported, unit.active
+        if after is not before:
+            unit.reported = after
+            self._on_active_change(unit, before, after, now)
+
+    def _execute(self, unit: Unit, action: svc.Action, now: float) -> None:
+        if isinstance(action, svc.Spawn):
+            self._spawn(unit, action, now)
+        elif isinstance(action, svc.Kill):
+            self._kill(unit, action.signal, action.whom)
+        elif isinstance(action, svc.ReadPidFile):
+            self._read_pid_file(unit, now)
+        elif isinstance(action, svc.Note):
+            self._log.emit(_log.WARNING if action.warning else _log.INFO,
+                           f"{unit.name}: {action.text}")  # fmt: skip
+
+    def _spawn(self, unit: Unit, action: svc.Spawn, now: float) -> None:
+        assert unit.spec is not None
+        command = executor.command_of(unit.spec, action.phase, action.index)
+        environment = unit.environment
+        main_pid = unit.state.main_pid if unit.state else None
+        if main_pid is not None:
+            # Control processes see $MAINPID (ExecReload=/bin/kill -HUP $MAINPID).
+            environment = {**environment, "MAINPID": str(main_pid)}
+        try:
+            ctx = executor.exec_context(unit.spec, command, environment, self._notify.path)
+            handle = executor.spawn(ctx, self._signals.restore_in_child)
+        except (SetupFailed, OSError, ValueError) as error:
+            self._feed(unit, svc.SpawnFailed(action.role, str(error)), now)
+            return
+        self._pids[handle.pid] = (unit.name, action.role)
+        self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
+        unit.sessions.add(handle.pid)
+        self._log.debug(f"{unit.name}: {action.phase.value} started as {handle.pid}: "
+                        f"{' '.join(ctx.argv)}")  # fmt: skip
+        self._feed(unit, svc.Spawned(action.role, handle.pid), now)
+
+    def _on_spawn_report(self, fd: int) -> None:
+        name, pid, role = self._error_fds.pop(fd)
+        try:
+            error = read_spawn_error(fd)
+        finally:
+            os.close(fd)
+        unit = self._units[name]
+        if error is not None:
+            self._log.error(f"{name}: process {pid} could not start: {error.describe()}")
+            return
+        config = unit.config
+        if role is Role.MAIN and config is not None and config.type is ServiceType.EXEC:
+            self._feed(unit, svc.ExecSucceeded(pid), time.monotonic())
+
+    def _kill(self, unit: Unit, number: int, whom: Whom) -> None:
+        state = unit.state
+        if state is None:
+            return
+        if whom is Whom.MAIN:
+            executor.kill(state.main_pid, number)
+        elif whom is Whom.CONTROL:
+            executor.kill(state.control_pid, number)
+        else:
+            members = self._members(unit, ProcessTable.scan())
+            if whom is Whom.REST and state.main_pid is not None:
+                members.discard(state.main_pid)
+            signal_all(members, number)
+
+    def _members(self, unit: Unit, table: ProcessTable) -> set[int]:
+        state = unit.state
+        roots = {pid for pid in (state.main_pid, state.control_pid) if pid} if state else set()
+        members = table.members(unit.sessions, roots)
+        members.discard(os.getpid())
+        return members
+
+    def _read_pid_file(self, unit: Unit, now: float) -> None:
+        service = unit.spec.service if unit.spec else None
+        pid = executor.read_pid_file(service.pid_file) if service and service.pid_file else None
+        if pid is None and service is not None and service.guess_main_pid:
+            members = self._members(unit, ProcessTable.scan())
+            pid = min(members) if len(members) == 1 else None
+        if pid is not None:
+            self._pids[pid] = (unit.name, Role.MAIN)
+        self._feed(unit, svc.MainPidFound(pid), now)
+
+    def _check_empty(self, now: float) -> None:
+        waiting = [u for u in self._units.values() if self._wants_empty(u)]
+        if not waiting:
+            return
+        table = ProcessTable.scan()
+        for unit in waiting:
+            if not self._members(unit, table):
+                unit.sessions.clear()
+                self._feed(unit, svc.Empty(), now)
+
+    def _wants_empty(self, unit: Unit) -> bool:
+        state = unit.state
+        if state is None:
+            return False
+        forking_unknown = state.sub is Sub.RUNNING and state.main_pid is None
+        return state.sub in KILL_STATES or forking_unknown
+
+    def _waiting_for_empty(self) -> bool:
+        return any(self._wants_empty(unit) for unit in self._units.values())
+
+    def _on_notify(self) -> None:
+        received = self._notify.receive()
+        for dropped in self._notify.take_dropped():
+            self._log.warning(f"notify: dropped a datagram ({dropped.reason})")
+        if not received:
+            return
+        table: ProcessTable | None = None
+        now = time.monotonic()
+        for message in received:
+            owner = self._pids.get(message.pid)
+            unit = self._units[owner[0]] if owner else None
+            if unit is None:
+                table = table or ProcessTable.scan()
+                unit = next((u for u in self._units.values() if u.state is not None
+                             and message.pid in self._members(u, table)), None)  # fmt: skip
+            if unit is None or unit.state is None or unit.spec is None:
+                self._log.debug(f"notify from {message.pid}, which belongs to no unit: ignored")
+                continue
+            self._on_unit_notify(unit, message, table, now)
+
+    def _on_unit_notify(self, unit: Unit, message: object, table: ProcessTable | None,
+                        now: float) -> None:  # fmt: skip
+        from guestinit.service.notify_socket import Received
+
+        assert isinstance(message, Received) and unit.state is not None and unit.spec is not None
+        service = unit.spec.service
+        access = service.notify_access.value if service else "none"
+        control = {unit.state.control_pid} if unit.state.control_pid else set()
+        members = self._members(unit, table or ProcessTable.scan()) if access == "all" else set()
+        if not sender_allowed(access, message.pid, unit.state.main_pid, control, members):
+            self._log.warning(f"{unit.name}: notification from {message.pid} refused "
+                              f"(NotifyAccess={access})")  # fmt: skip
+            return
+        m = message.message
+        self._feed(unit, svc.Notified(
+            ready=m.ready, reloading=m.reloading, stopping=m.stopping, status=m.status,
+            main_pid=m.main_pid, watchdog=m.watchdog, watchdog_trigger=m.watchdog_trigger,
+            watchdog_usec=m.watchdog_usec, extend_timeout_usec=m.extend_timeout_usec,
+        ), now)  # fmt: skip
+        if m.main_pid is not None:
+            self._pids.setdefault(m.main_pid, (unit.name, Role.MAIN))
+
+    # ---- consequences of state changes ---------------------------------------------
+    def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
+        self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
+        if after is Active.ACTIVE and before is not Active.RELOADING:
+            self._log.info(f"{unit.name}: started")
+        if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:
+            executor.remove_runtime_directories(unit.spec)
+            self._propagate_stop(unit, now)
+        if after is Active.FAILED:
+            self._log.warning(
+                f"{unit.name}: failed ({unit.state.result.value if unit.state else '?'})"
+            )
+            self._unit_action(unit, failed=True)
+        elif after is Active.INACTIVE and before is Active.DEACTIVATING:
+            self._unit_action(unit, failed=False)
+
+    def _propagate_stop(self, unit: Unit, now: float) -> None:
+        """BindsTo= and PartOf= follow a unit down."""
+        for other in self._units.values():
+            bound = unit.name in other.deps.binds_to or unit.name in other.deps.part_of
+            if bound and not other.at_rest and other.name not in self._pending_stop:
+                self._log.info(f"{other.name}: stopping with {unit.name}")
+                self._pending_stop.add(other.name)
+
+    def _unit_action(self, unit: Unit, failed: bool) -> None:
+        if unit.spec is None or self._stopping_all or self._exit_requested:
+            return
+        action = unit.spec.failure_action if failed else unit.spec.success_action
+        essential = unit.name in self._options.exit_on
+        if action is UnitAction.NONE and not essential:
+            return
+        if action in _EXIT_ACTIONS or action in _POWER_ACTIONS or essential:
+            code = self._unit_exit_code(unit, failed)
+            self._log.info(
+                f"{unit.name}: {'failed' if failed else 'finished'}, exiting with {code}"
+            )
+            self._exit_requested = True
+            self._events.append(init_model.ExitRequested(code))
+
+    def _unit_exit_code(self, unit: Unit, failed: bool) -> int:
+        assert unit.spec is not None
+        explicit = (unit.spec.failure_action_exit_status if failed
+                    else unit.spec.success_action_exit_status)  # fmt: skip
+        if explicit is not None:
+            return explicit
+        state = unit.state
+        code, signal = state.main_exit if state and state.main_exit else (None, None)
+        if signal is not None:
+            return 128 + signal
+        if code is not None:
+            return code
+        return 1 if failed else 0
+
+    def _report_progress(self) -> None:
+        booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)
+        if not self._ready_reported and not self._pending_start and booted:
+            self._ready_reported = True
+            self._events.append(init_model.UnitsReady())
+        stopped = all(unit.at_rest for unit in self._units.values())
+        if self._stopping_all and not self._stopped_reported and not self._pending_stop and stopped:
+            self._stopped_reported = True
+            self._events.append(init_model.UnitsStopped())
