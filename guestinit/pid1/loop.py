@@ -143,6 +143,7 @@ class Loop:
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
         self._readers: dict[int, Callable[[], None]] = {}
+        self._none_left = False
 
     def spawn_main(self) -> None:
         """Start the main process now (at once, or when the units are ready)."""
@@ -175,6 +176,8 @@ class Loop:
             if number != sig.SIGCHLD:
                 events.append(model.Signal(number))
         reaped, none_left = reaper.reap()
+        # Nothing below us is left: signalling "the rest" would walk /proc for nothing.
+        self._none_left = none_left
         for pid, status in reaped:
             if self._services is None or not self._claimed(pid, status, now):
                 events.append(model.Reaped(pid, status))
@@ -242,7 +245,7 @@ class Loop:
         try:
             if isinstance(action, model.Forward):
                 self._forward(action)
-            elif isinstance(action, model.SignalRest):
+            elif isinstance(action, model.SignalRest) and not self._none_left:
                 reached = drain.signal_everyone_else(action.number)
                 self._log.debug(f"sent {signal_name(action.number)} to remaining processes")
                 self._log.trace(f"{reached} reached")

@@ -232,6 +232,7 @@ class Policy:
         "forward_to_group",
         "grace",
         "has_units",
+        "log_reaps",
         "rewrites",
         "stop_timeout",
         "style",
@@ -250,6 +251,9 @@ class Policy:
         self.stop_timeout = config.stop_timeout
         self.term_group_on_exit = config.term_group_on_exit
         self.warn_on_reap = config.warn_on_reap
+        # Building a line per reaped orphan costs as much as reaping it: only
+        # when someone will read it.
+        self.log_reaps = config.warn_on_reap or config.log.level >= _log.DEBUG
         self.style = config.log.style
         # False when nothing but the main process is ours to wait for.
         self.drain = drain
@@ -362,6 +366,8 @@ def _on_reaped(
     state: State, event: Reaped, now: float, policy: Policy
 ) -> tuple[State, list[Action]]:
     if state.main_pid is None or event.pid != state.main_pid or state.exit_code is not None:
+        if not policy.log_reaps:
+            return state, []
         level = _log.WARNING if policy.warn_on_reap else _log.DEBUG
         return state, [Log(level, _describe_reap(event.pid, policy.style))]
     code = exit_code_of(event.status, policy.success_codes)

@@ -51,9 +51,12 @@ class InitFactory:
         name: str | None = None,
         env: dict[str, str] | None = None,
         executable: str | None = None,
+        setup: str | None = None,
         **popen: object,
     ) -> InitRun:
-        run = InitRun(list(args), pid1=pid1, name=name, env=env, executable=executable, **popen)
+        run = InitRun(
+            list(args), pid1=pid1, name=name, env=env, executable=executable, setup=setup, **popen
+        )
         self._runs.append(run)
         run.start()
         return run

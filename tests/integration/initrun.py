@@ -37,6 +37,7 @@ class InitRun:
         name: str | None = None,
         env: dict[str, str] | None = None,
         executable: str | None = None,
+        setup: str | None = None,
         **popen: object,
     ) -> None:
         if executable is not None:
@@ -45,7 +46,13 @@ class InitRun:
             command = [sys.executable, "-m", "guestinit", *args]
         else:
             command = [str(launcher(Path(f"/tmp/guestinit-test-{os.getpid()}"), name)), *args]
-        if pid1:
+        if pid1 and setup is not None:
+            # A private mount and UTS namespace too; ``setup`` (shell) runs as
+            # PID 1 first, e.g. bind mounts over /etc files, then execs guestinit.
+            shell = f'{setup}\nexec "$@"'
+            unshare = ["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--uts"]
+            command = [*unshare, "sh", "-ec", shell, "sh", *command]
+        elif pid1:
             command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
         self.command = command
         self.pid1 = pid1
