@@ -189,6 +189,11 @@ class Loop:
         events.append(model.Tick())
         for event in events:
             self._handle(event)
+        # Actions may have made the manager report more (StopUnits finding
+        # nothing to stop): handle that now, not at the next wakeup.
+        while self._services is not None and (more := self._services.events()):
+            for event in [*more, *([model.NoChildren()] if none_left else [])]:
+                self._handle(event)
 
     def _handle(self, event: model.Event) -> None:
         # One event's fault must not drop the others: reaped statuses

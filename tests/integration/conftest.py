@@ -4,8 +4,6 @@
 Everything started here is ended here, by pid, even when a test fails.
 """
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,15 +13,6 @@ import pytest
 from tests.integration.initrun import InitRun
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if os.geteuid() == 0 and shutil.which("unshare"):
-        return
-    skip = pytest.mark.skip(reason="needs root and util-linux unshare (PID namespaces)")
-    for item in items:
-        if "integration" in str(item.path):
-            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""A sandbox for running the service manager for real: guestinit as PID 1 of a
+PID + mount + UTS namespace, configuration bind-mounted over /etc paths inside
+that mount namespace only, /run a private tmpfs there (the notify and control
+sockets live in it). Nothing on the machine is edited."""
+
+import socket
+import time
+from pathlib import Path
+
+from tests.integration.initrun import InitRun
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Sandbox:
+    """Bind mounts and unit files for one guestinit run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.units = root / "units"
+        self.units.mkdir()
+        self.binds: list[tuple[Path, str]] = []
+        self.runs: list[InitRun] = []
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def bind(self, source: Path, target: str) -> None:
+        """``source`` appears at ``target`` inside the namespace."""
+        self.binds.append((source, target))
+
+    def unit(self, name: str, text: str) -> Path:
+        path = self.units / name
+        path.write_text(text)
+        return path
+
+    def setup_script(self) -> str:
+        lines = ["mount --make-rprivate /", "mount -t tmpfs -o mode=755 tmpfs /run"]
+        lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
+        return "\n".join(lines)
+
+    def start(
+        self, *args: str, unit_path: bool = True, env: dict[str, str] | None = None
+    ) -> InitRun:
+        paths = ["--unit-path", str(self.units)] if unit_path else []
+        run = InitRun([*paths, *args], env=env, setup=self.setup_script())
+        self.runs.append(run)
+        run.start()
+        return run
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(predicate: "object", timeout: float = 20.0, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"condition not met within {timeout}s")
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    def listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_for(listening, timeout)
