@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the anchors we compare with (tini, dumb-init), unshare and
-# ps from util-linux/procps, and the venv module for Debian's Python.
-PACKAGES=(tini dumb-init util-linux procps psmisc python3 python3-venv gcc hyperfine)
+# Debian packages: the anchors we compare with (tini, dumb-init, supervisor),
+# unshare and ps from util-linux/procps, the venv module for Debian's Python,
+# and the real daemons the service tests run (their units unmodified).
+PACKAGES=(tini dumb-init util-linux bsdutils procps psmisc python3 python3-venv gcc hyperfine
+          openssh-server openssh-client cron rsyslog logrotate)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -14,7 +16,16 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     apt-get update -qq
+    # Installing daemons must not start them on this machine: a policy-rc.d
+    # that says "no" for the length of the install, unless one exists already.
+    guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' > "$guard"
+        chmod 755 "$guard"
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    if [ -n "$guard" ]; then rm -f "$guard"; fi
 fi
 
 # The venv: the project (editable) with its test tools. Rebuilt when
