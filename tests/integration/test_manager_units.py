@@ -130,3 +130,22 @@ ExecStart={sender} 30 READY=1 STATUS=serving
     assert "strict.service: notification from" in err and "refused (NotifyAccess=main)" in err
     assert "strict.service: failed (timeout)" in err
     assert "fine.service: started" in err
+
+
+def test_bad_units_are_reported_and_the_rest_boots(sandbox: Sandbox) -> None:
+    sandbox.unit("broken.service", "[Service]\nType=sideways\nExecStart=\n[Oops\n")
+    sandbox.unit("nostart.service", "[Unit]\nDescription=no command\n[Service]\nType=simple\n")
+    good = "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/echo good ran\n"
+    sandbox.unit("good.service", good + "ProtectSystem=strict\nPrivateTmp=yes\n")
+    sandbox.unit("a.service", "[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/sleep 5\n")
+    sandbox.unit("b.service", "[Unit]\nAfter=a.service\n[Service]\nExecStart=/bin/sleep 5\n")
+    run = sandbox.start(*(f"--start={n}.service" for n in ("broken", "nostart", "good", "a", "b")),
+                        "--", "true")  # fmt: skip
+    assert run.wait(timeout=30) == 0
+    err = run.stderr.decode()
+    units = sandbox.units
+    assert f"{units}/broken.service:" in err
+    assert f"{units}/nostart.service:" in err
+    assert "good ran" in run.stdout.decode()
+    assert f"{units}/good.service:" in err and "ProtectSystem" in err, "one warning, with file:line"
+    assert "ordering cycle" in err and "a.service" in err and "b.service" in err
