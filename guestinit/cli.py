@@ -42,6 +42,9 @@ options:
   --start UNIT            start UNIT (and what it pulls in) too (repeatable)
   --exit-on UNIT          exit when UNIT stops or fails, with its status (repeatable)
   --no-wait               start COMMAND at once, not after the units are up
+  --control-socket PATH   where `guestinit ctl` connects (default
+                          /run/guestinit/control.sock; GUESTINIT_CONTROL_SOCKET)
+  --control-group GROUP   members of GROUP may use the control socket (default: root only)
   -v, --verbose           more messages (repeatable: info, debug, trace)
   -q, --quiet             errors only
   -V, --version           print the version and exit
@@ -65,6 +68,8 @@ _LONG = {
     "start=": "--start",
     "exit-on=": "--exit-on",
     "no-wait": "--no-wait",
+    "control-socket=": "--control-socket",
+    "control-group=": "--control-group",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -122,6 +127,9 @@ def _build(
     unit_path: list[str] = []
     start: list[str] = []
     exit_on: list[str] = []
+    control: dict[str, str] = {}
+    if env.get("GUESTINIT_CONTROL_SOCKET"):
+        control["socket"] = env["GUESTINIT_CONTROL_SOCKET"]
     for option, value in options:
         if option == "-h":
             return USAGE
@@ -155,11 +163,15 @@ def _build(
             start.append(value)
         elif option == "--no-wait":
             kwargs["wait_for_units"] = False
+        elif option == "--control-socket":
+            control["socket"] = value
+        elif option == "--control-group":
+            control["group"] = value
     if not unit_path and env.get("GUESTINIT_UNIT_PATH"):
         unit_path = [p for p in env["GUESTINIT_UNIT_PATH"].split(":") if p]
     units = _units_in_use(start, command)
     if units:
-        kwargs["services_factory"] = _manager_factory(unit_path, start, exit_on)
+        kwargs["services_factory"] = _manager_factory(unit_path, start, exit_on, control)
     elif not command:
         raise _argv.UsageError("no command given and no units to run")
     log = _log.Log(min(level, _log.TRACE))
@@ -187,7 +199,7 @@ def _units_in_use(start: list[str], command: list[str]) -> bool:
 
 
 def _manager_factory(
-    unit_path: list[str], start: list[str], exit_on: list[str]
+    unit_path: list[str], start: list[str], exit_on: list[str], control: dict[str, str]
 ) -> "ServicesFactory":
     def build(log: _log.Log, signals: "SignalSource") -> "Services":
         from guestinit.manager import Manager, ManagerOptions, default_unit_path
@@ -196,6 +208,8 @@ def _manager_factory(
             unit_path=tuple(unit_path) or default_unit_path(),
             start=tuple(start),
             exit_on=tuple(exit_on),
+            control_socket=control.get("socket", "/run/guestinit/control.sock"),
+            control_group=control.get("group"),
         )
         return Manager(options, log, signals)
 

@@ -25,6 +25,11 @@ from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub
 from guestinit.service.tracking import ProcessTable, signal_all
 from guestinit.unitfile import Severity, UnitAction, UnitSpec, load
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from guestinit.control.handler import ControlHandler
+    from guestinit.control.server import ControlServer
+
 # How often unit emptiness is checked while a unit waits for its processes to
 # go (a process that is not our child dies without telling us).
 _EMPTY_POLL = 0.1
@@ -51,6 +56,8 @@ class ManagerOptions:
     start: tuple[str, ...] = ()
     exit_on: tuple[str, ...] = ()
     runtime_dir: str = "/run/guestinit"
+    control_socket: str | None = "/run/guestinit/control.sock"
+    control_group: str | None = None
 
 
 @dataclasses.dataclass
@@ -69,6 +76,7 @@ class Unit:
     sessions: set[int] = dataclasses.field(default_factory=set)
     # The active state last acted upon (feeds nest: a spawn feeds Spawned).
     reported: Active = Active.INACTIVE
+    last_main_pid: int | None = None
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -105,15 +113,52 @@ class Manager:
         self._exit_requested = False
         notify_path = os.path.join(options.runtime_dir, "notify.sock")
         self._notify = NotifySocket(notify_path)
-        self.extra_readers: dict[int, Callable[[], None]] = {}
+        self._control = self._open_control(options)
+
+    def _open_control(
+        self, options: ManagerOptions
+    ) -> "tuple[ControlServer, ControlHandler] | None":
+        if options.control_socket is None:
+            return None
+        from guestinit.control.handler import ControlHandler
+        from guestinit.control.server import ControlServer
+
+        gid = None
+        if options.control_group is not None:
+            import grp
+
+            try:
+                gid = grp.getgrnam(options.control_group).gr_gid
+            except KeyError:
+                self._log.error(f"--control-group {options.control_group}: no such group")
+        handler = ControlHandler(self)
+        try:
+            server = ControlServer(
+                options.control_socket, allowed_gid=gid, handler=handler, log=self._log
+            )
+        except OSError as error:
+            self._log.error(f"control socket {options.control_socket}: {error.strerror}; "
+                            "guestinit ctl will not work")  # fmt: skip
+            return None
+        handler.reply = server.reply
+        return server, handler
 
     # ---- Services protocol -------------------------------------------------------
     def readers(self) -> dict[int, Callable[[], None]]:
         readers: dict[int, Callable[[], None]] = {self._notify.fileno(): self._on_notify}
         for fd in self._error_fds:
             readers[fd] = lambda fd=fd: self._on_spawn_report(fd)  # type: ignore[misc]
-        readers.update(self.extra_readers)
+        if self._control is not None:
+            server = self._control[0]
+            for fd in server.fds():
+                readers[fd] = lambda fd=fd: server.handle(fd)  # type: ignore[misc]
         return readers
+
+    def writers(self) -> dict[int, Callable[[], None]]:
+        if self._control is None:
+            return {}
+        server = self._control[0]
+        return {fd: (lambda fd=fd: server.handle(fd)) for fd in server.write_fds()}  # type: ignore[misc]
 
     def next_deadline(self) -> float | None:
         due = [
@@ -135,12 +180,16 @@ class Manager:
         self._check_empty(now)
         self._dispatch(now)
         self._report_progress()
+        if self._control is not None:
+            self._control[1].check()
 
     def claim(self, pid: int, status: int, now: float) -> bool:
         owner = self._pids.pop(pid, None)
         if owner is None:
             return False
         unit = self._units[owner[0]]
+        if owner[1] is Role.MAIN:
+            unit.last_main_pid = pid
         code = os.waitstatus_to_exitcode(status)
         event = svc.Exited(pid, None, -code) if code < 0 else svc.Exited(pid, code)
         self._feed(unit, event, now)
@@ -171,6 +220,8 @@ class Manager:
 
     def close(self) -> None:
         self._notify.close()
+        if self._control is not None:
+            self._control[0].close()
         for fd in list(self._error_fds):
             os.close(fd)
         self._error_fds.clear()
@@ -205,6 +256,52 @@ class Manager:
     def kill(self, name: str, number: int, whom: Whom) -> None:
         unit = self._units[name]
         self._kill(unit, number, whom)
+
+    def request_exit(self, code: int) -> None:
+        """``ctl exit``/``poweroff``: stop everything, exit with ``code``."""
+        self._exit_requested = True
+        self._events.append(init_model.ExitRequested(code))
+
+    def is_pending(self, name: str) -> bool:
+        return name in self._pending_start or name in self._pending_stop
+
+    def load_unit(self, name: str) -> Unit | None:
+        """The unit, loading its file if needed (without starting it)."""
+        if name not in self._units:
+            self._load(name)
+            self._recompute_edges()
+        return self._units.get(name)
+
+    def unit_pids(self, unit: Unit) -> set[int]:
+        return self._members(unit, ProcessTable.scan()) if unit.sessions else set()
+
+    def reload_unit_files(self) -> list[str]:
+        """daemon-reload: read every loaded unit's files again; running
+        processes and states are kept, new settings apply from the next start."""
+        warnings: list[str] = []
+        for name, unit in list(self._units.items()):
+            result = load.load_unit(name, search_path=self._options.unit_path)
+            warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
+            if result.spec is None:
+                continue
+            unit.spec = result.spec
+            unit.deps = from_spec.deps(result.spec)
+            if unit.config is not None and result.spec.service is not None:
+                unit.config = from_spec.service_config(result.spec)
+        self._recompute_edges()
+        return warnings
+
+    @property
+    def enabled_dir(self) -> str:
+        return self._options.enabled_dir
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping_all or self._exit_requested
+
+    @property
+    def booted(self) -> bool:
+        return self._ready_reported
 
     # ---- loading ----------------------------------------------------------------
     def _enabled_units(self) -> list[str]:

@@ -4,12 +4,14 @@ that mount namespace only, /run a private tmpfs there (the notify and control
 sockets live in it). Nothing on the machine is edited."""
 
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from tests.integration.initrun import InitRun
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Sandbox:
@@ -70,3 +72,21 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
             return probe.connect_ex(("127.0.0.1", port)) == 0
 
     wait_for(listening, timeout)
+
+
+def ctl(run: InitRun, *args: str, user: str | None = None) -> "subprocess.CompletedProcess[str]":
+    """``guestinit ctl ARGS`` inside the run's mount namespace (where its
+    /run/guestinit/control.sock is), optionally as an unprivileged ``user``."""
+    python = sys.executable
+    if user is not None:
+        # The client needs only the stdlib: Debian's python, which any user may run.
+        python = "/usr/bin/python3"
+    command = [python, "-m", "guestinit", "ctl", *args]
+    if user is not None:
+        group = "nogroup" if user == "nobody" else user
+        command = ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", *command]
+    return subprocess.run(
+        ["nsenter", "-t", str(run.init_pid()), "-m", "--", *command],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )  # fmt: skip

@@ -68,6 +68,9 @@ class Services(Protocol):
     def readers(self) -> "dict[int, Callable[[], None]]":
         """File descriptors to watch and what to call when one is readable."""
 
+    def writers(self) -> "dict[int, Callable[[], None]]":
+        """Descriptors with output waiting, and what to call when one is writable."""
+
     def next_deadline(self) -> float | None:
         """When the manager needs a ``tick``, monotonic seconds."""
 
@@ -143,6 +146,8 @@ class Loop:
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
         self._readers: dict[int, Callable[[], None]] = {}
+        self._writers: dict[int, Callable[[], None]] = {}
+        self._watched: dict[int, int] = {}
         self._none_left = False
 
     def spawn_main(self) -> None:
@@ -166,8 +171,10 @@ class Loop:
         self._sync_readers()
         ready = self._poller.poll(self._timeout_ms())
         now = time.monotonic()
-        for fd, _ in ready:
+        for fd, flags in ready:
             callback = self._readers.get(fd)
+            if callback is None or (flags & select.POLLOUT and fd in self._writers):
+                callback = self._writers.get(fd, callback)
             if callback is not None:
                 self._call(callback)
         events: list[model.Event] = []
@@ -225,15 +232,21 @@ class Loop:
         if self._services is None:
             return
         try:
-            wanted = self._services.readers()
+            readers, writers = self._services.readers(), self._services.writers()
         except Exception:
             _log.print_traceback(self._log, "while listing the manager's descriptors")
             return
-        for fd in self._readers.keys() - wanted.keys():
+        wanted = {fd: select.POLLIN for fd in readers}
+        for fd in writers:
+            wanted[fd] = wanted.get(fd, 0) | select.POLLOUT
+        for fd in self._watched.keys() - wanted.keys():
             self._poller.unregister(fd)
-        for fd in wanted.keys() - self._readers.keys():
-            self._poller.register(fd, select.POLLIN)
-        self._readers = dict(wanted)
+        for fd, mask in wanted.items():
+            if fd not in self._watched:
+                self._poller.register(fd, mask)
+            elif self._watched[fd] != mask:
+                self._poller.modify(fd, mask)
+        self._watched, self._readers, self._writers = wanted, dict(readers), dict(writers)
 
     def _timeout_ms(self) -> int | None:
         retry = _RETRY_AFTER_FAULT_MS if self._faulted else None

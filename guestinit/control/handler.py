@@ -1,0 +1,379 @@
+"""The manager's side of the control protocol: requests -> the manager's jobs
+and state, answered in the shapes of ``results``. Job verbs answer when the
+job is over (or at once with ``no_block``), without blocking the loop.
+"""
+
+import fnmatch
+import os
+import time
+from collections.abc import Callable
+
+from guestinit import __version__
+from guestinit.control import results as r
+from guestinit.control.protocol import Request, Response, Verb
+from guestinit.control.server import DEFER, Deferred, PeerCred
+from guestinit.manager import Manager, Unit
+from guestinit.service import model as svc
+from guestinit.service.states import Active, Sub, Whom
+
+_SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
+
+
+class _Waiter:
+    """A job verb waiting for its units to settle."""
+
+    def __init__(self, request: Request, connection: int, names: list[str]) -> None:
+        self.request = request
+        self.connection = connection
+        self.names = names
+
+
+class ControlHandler:
+    def __init__(
+        self, manager: Manager, reply: "Callable[[int, Response], bool] | None" = None
+    ) -> None:
+        self._manager = manager
+        self.reply = reply
+        self._waiters: list[_Waiter] = []
+        self._started = time.monotonic()
+
+    # ---- the server calls this ---------------------------------------------------
+    def __call__(self, request: Request, peer: PeerCred) -> Response | Deferred:
+        verb = request.verb
+        now = time.monotonic()
+        if verb in (Verb.START, Verb.STOP, Verb.RESTART, Verb.TRY_RESTART, Verb.RELOAD,
+                    Verb.RELOAD_OR_RESTART):  # fmt: skip
+            return self._job(request, peer, now)
+        handlers: dict[Verb, Callable[[Request], r.Result]] = {
+            Verb.STATUS: self._status,
+            Verb.KILL: self._kill,
+            Verb.IS_ACTIVE: lambda q: self._states(q, lambda u: u.active.value),
+            Verb.IS_FAILED: lambda q: self._states(q, lambda u: u.active.value),
+            Verb.IS_ENABLED: lambda q: self._states(q, self._enabled),
+            Verb.LIST_UNITS: self._list_units,
+            Verb.LIST_TIMERS: lambda q: r.TimerList(timers=[]),
+            Verb.CAT: self._cat,
+            Verb.SHOW: self._show,
+            Verb.DAEMON_RELOAD: self._daemon_reload,
+            Verb.ENABLE: lambda q: self._links(q, enable=True),
+            Verb.DISABLE: lambda q: self._links(q, enable=False),
+            Verb.HEALTH: self._health,
+        }
+        if verb in (Verb.POWEROFF, Verb.REBOOT, Verb.HALT, Verb.EXIT):
+            code = request.code if verb is Verb.EXIT else 0
+            self._manager.request_exit(code)
+            return r.ok_response(request, None)
+        return r.ok_response(request, handlers[verb](request))
+
+    def check(self) -> None:
+        """Called every turn of the loop: answer the job verbs that are over."""
+        if not self._waiters or self.reply is None:
+            return
+        still: list[_Waiter] = []
+        for waiter in self._waiters:
+            units = [self._manager.units.get(name) for name in waiter.names]
+            if all(u is not None and self._settled(u) for u in units):
+                self.reply(waiter.connection, self._jobs_response(waiter.request, waiter.names))
+            else:
+                still.append(waiter)
+        self._waiters = still
+
+    # ---- jobs ------------------------------------------------------------------------
+    def _job(self, request: Request, peer: PeerCred, now: float) -> Response | Deferred:
+        names, missing = self._resolve(request.units)
+        jobs: list[r.Job] = [
+            r.Job(unit=name, result="not-found", message="no such unit") for name in missing
+        ]
+        queued: list[str] = []
+        for name in names:
+            unit = self._manager.units[name]
+            verb = request.verb
+            if verb is Verb.TRY_RESTART and unit.at_rest:
+                jobs.append(r.Job(unit=name, result="skipped", message="not running"))
+                continue
+            if verb is Verb.START:
+                self._manager.request_start([name], now)
+            elif verb is Verb.STOP:
+                self._manager.request_stop(name, now)
+            elif verb is Verb.RELOAD_OR_RESTART:
+                reloadable = (
+                    unit.spec is not None
+                    and unit.spec.service is not None
+                    and bool(unit.spec.service.exec_reload)
+                )
+                event = svc.ReloadJob() if reloadable and not unit.at_rest else svc.RestartJob()
+                self._restart_or_reload(unit, event, now)
+            else:
+                job: svc.Event = svc.ReloadJob() if verb is Verb.RELOAD else svc.RestartJob()
+                self._restart_or_reload(unit, job, now)
+            queued.append(name)
+        if missing or request.no_block or not queued:
+            results = jobs + [r.Job(unit=n, result="queued", message=None) for n in queued]
+            if not request.no_block:
+                results = jobs + self._outcomes(request, queued)
+            return r.ok_response(request, r.JobsResult(jobs=results))
+        self._waiters.append(_Waiter(request, peer.connection, queued))
+        return DEFER
+
+    def _restart_or_reload(self, unit: Unit, event: svc.Event, now: float) -> None:
+        if unit.state is None:
+            if isinstance(event, svc.RestartJob):
+                self._manager.request_start([unit.name], now)
+            return
+        if unit.at_rest and isinstance(event, svc.RestartJob):
+            self._manager.request_start([unit.name], now)
+            return
+        self._manager.job(unit.name, event, now)
+
+    def _settled(self, unit: Unit) -> bool:
+        pending = self._manager.is_pending(unit.name)
+        auto = unit.state is not None and unit.state.sub is Sub.AUTO_RESTART
+        return not pending and not auto and unit.active in _SETTLED
+
+    def _jobs_response(self, request: Request, names: list[str]) -> Response:
+        return r.ok_response(request, r.JobsResult(jobs=self._outcomes(request, names)))
+
+    def _outcomes(self, request: Request, names: list[str]) -> list[r.Job]:
+        jobs: list[r.Job] = []
+        for name in names:
+            unit = self._manager.units[name]
+            failed = unit.active is Active.FAILED and request.verb is not Verb.STOP
+            message = None
+            if failed and unit.state is not None:
+                message = f"{name} failed ({unit.state.result.value})"
+            elif failed:
+                message = f"{name}: {unit.load_error}"
+            jobs.append(r.Job(unit=name, result="failed" if failed else "done", message=message))
+        return jobs
+
+    def _kill(self, request: Request) -> r.JobsResult:
+        names, missing = self._resolve(request.units)
+        whom = {"main": Whom.MAIN, "control": Whom.CONTROL}.get(request.whom, Whom.ALL)
+        for name in names:
+            self._manager.kill(name, request.signal, whom)
+        jobs = [r.Job(unit=n, result="done", message=None) for n in names]
+        jobs += [r.Job(unit=n, result="not-found", message="no such unit") for n in missing]
+        return r.JobsResult(jobs=jobs)
+
+    # ---- queries ----------------------------------------------------------------------
+    def _resolve(self, names: list[str]) -> tuple[list[str], list[str]]:
+        found, missing = [], []
+        for name in names:
+            unit = self._manager.units.get(name) or self._manager.load_unit(name)
+            if unit is None or (unit.spec is None and unit.kind != "target"):
+                missing.append(name)
+            else:
+                found.append(unit.name)
+        return found, missing
+
+    def _status(self, request: Request) -> r.StatusResult:
+        names = request.units or sorted(self._manager.units)
+        found, missing = self._resolve(names) if request.units else (names, [])
+        return r.StatusResult(units=[self._unit_status(self._manager.units[n]) for n in found],
+                              missing=missing)  # fmt: skip
+
+    def _unit_status(self, unit: Unit) -> r.UnitStatus:
+        state = unit.state
+        main_pid = state.main_pid if state else None
+        last_exit: r.ExitInfo | None = None
+        if state is not None and state.main_exit is not None:
+            code, signal = state.main_exit
+            last_exit = r.ExitInfo(
+                pid=unit.last_main_pid or 0,
+                code="killed" if signal is not None else "exited",
+                status=signal if signal is not None else (code or 0),
+                status_name=None,
+            )
+        tasks, memory, cpu = _usage(self._manager.unit_pids(unit))
+        return r.UnitStatus(
+            name=unit.name,
+            description=unit.spec.description if unit.spec and unit.spec.description else unit.name,
+            load_state=self._load_state(unit),
+            active_state=unit.active.value,
+            sub_state=self._sub_state(unit),
+            result=state.result.value if state else "success",
+            main_pid=main_pid,
+            main_name=_comm(main_pid),
+            since=_wall(state.since) if state and state.since else None,
+            last_exit=last_exit,
+            restarts=state.restarts if state else 0,
+            tasks=tasks,
+            memory_bytes=memory,
+            cpu_seconds=cpu,
+            status_text=state.status_text or None if state else None,
+            path=unit.spec.path if unit.spec else None,
+            enabled=self._enabled(unit),
+        )
+
+    def _states(self, request: Request, pick: Callable[[Unit], str]) -> r.StatesResult:
+        rows: list[r.UnitState] = []
+        for name in request.units:
+            unit = self._manager.units.get(name) or self._manager.load_unit(name)
+            if unit is None or (unit.spec is None and unit.kind != "target"):
+                rows.append(r.UnitState(name=name, state=(
+                    "not-found" if request.verb is Verb.IS_ENABLED else "inactive")))  # fmt: skip
+            else:
+                rows.append(r.UnitState(name=name, state=pick(unit)))
+        return r.StatesResult(units=rows)
+
+    def _list_units(self, request: Request) -> r.UnitList:
+        rows: list[r.UnitRow] = []
+        for name in sorted(self._manager.units):
+            unit = self._manager.units[name]
+            if not request.all and unit.active is Active.INACTIVE:
+                continue
+            if request.patterns and not any(fnmatch.fnmatch(name, p) for p in request.patterns):
+                continue
+            rows.append(r.UnitRow(
+                name=name, load_state=self._load_state(unit), active_state=unit.active.value,
+                sub_state=self._sub_state(unit),
+                description=unit.spec.description if unit.spec and unit.spec.description else name,
+            ))  # fmt: skip
+        return r.UnitList(units=rows)
+
+    def _cat(self, request: Request) -> r.CatResult:
+        names, missing = self._resolve(request.units)
+        entries: list[r.CatEntry] = []
+        for name in names:
+            spec = self._manager.units[name].spec
+            paths = [spec.path, *spec.dropin_paths] if spec and spec.path else []
+            files = [r.UnitFileText(path=p, text=_read(p)) for p in paths]
+            entries.append(r.CatEntry(name=name, files=files))
+        return r.CatResult(units=entries, missing=missing)
+
+    def _show(self, request: Request) -> r.ShowResult:
+        entries: list[r.ShowEntry] = []
+        if not request.units:
+            props = {"Version": __version__, "MainPID": str(os.getpid()),
+                     "NNames": str(len(self._manager.units))}  # fmt: skip
+            entries.append(r.ShowEntry(name="", properties=_filter(props, request.properties)))
+        names, _ = self._resolve(request.units)
+        for name in names:
+            unit = self._manager.units[name]
+            status = self._unit_status(unit)
+            service = unit.spec.service if unit.spec else None
+            props = {
+                "Id": name,
+                "Description": status["description"],
+                "LoadState": status["load_state"],
+                "ActiveState": status["active_state"],
+                "SubState": status["sub_state"],
+                "Result": status["result"],
+                "MainPID": str(status["main_pid"] or 0),
+                "NRestarts": str(status["restarts"]),
+                "FragmentPath": status["path"] or "",
+                "UnitFileState": status["enabled"],
+                "StatusText": status["status_text"] or "",
+                "Type": service.type.value if service else "",
+                "Restart": service.restart.value if service else "",
+                "ExecMainStatus": str(status["last_exit"]["status"] if status["last_exit"] else 0),
+            }
+            entries.append(r.ShowEntry(name=name, properties=_filter(props, request.properties)))
+        return r.ShowResult(units=entries)
+
+    def _daemon_reload(self, request: Request) -> r.ReloadResult:
+        warnings = self._manager.reload_unit_files()
+        return r.ReloadResult(units=len(self._manager.units), warnings=warnings)
+
+    def _links(self, request: Request, enable: bool) -> r.ChangesResult:
+        changes: list[r.Change] = []
+        missing: list[str] = []
+        folder = self._manager.enabled_dir
+        for name in request.units:
+            unit = self._manager.units.get(name) or self._manager.load_unit(name)
+            link = os.path.join(folder, name)
+            if unit is None or unit.spec is None or not unit.spec.path:
+                missing.append(name)
+                continue
+            if enable and not os.path.lexists(link) and unit.spec.path != link:
+                os.makedirs(folder, exist_ok=True)
+                os.symlink(unit.spec.path, link)
+                changes.append(r.Change(type="symlink", path=link, source=unit.spec.path))
+            elif not enable and os.path.islink(link):
+                os.unlink(link)
+                changes.append(r.Change(type="unlink", path=link, source=None))
+        return r.ChangesResult(changes=changes, missing=missing)
+
+    def _health(self, request: Request) -> r.HealthResult:
+        failed = sorted(n for n, u in self._manager.units.items() if u.active is Active.FAILED)
+        if self._manager.stopping:
+            state = "stopping"
+        elif not self._manager.booted:
+            state = "starting"
+        else:
+            state = "degraded" if failed else "running"
+        return r.HealthResult(
+            state=state,  # type: ignore[typeddict-item]
+            units=len(self._manager.units), failed=failed,
+            uptime_seconds=time.monotonic() - self._started, version=__version__, pid=os.getpid(),
+        )  # fmt: skip
+
+    # ---- small helpers ------------------------------------------------------------------
+    def _enabled(self, unit: Unit) -> str:
+        if os.path.lexists(os.path.join(self._manager.enabled_dir, unit.name)):
+            return "enabled"
+        if unit.spec is None:
+            return "static" if unit.kind == "target" else "not-found"
+        install = unit.spec.install
+        return "disabled" if install.wanted_by or install.required_by or install.alias else "static"
+
+    @staticmethod
+    def _load_state(unit: Unit) -> str:
+        if unit.spec is None:
+            return "loaded" if unit.kind == "target" else "not-found"
+        return "error" if unit.load_error and unit.state is None else "loaded"
+
+    @staticmethod
+    def _sub_state(unit: Unit) -> str:
+        if unit.state is not None:
+            return unit.state.sub.value
+        return "active" if unit.target_active else "dead"
+
+
+def _filter(props: dict[str, str], wanted: list[str]) -> dict[str, str]:
+    return {k: v for k, v in props.items() if k in wanted} if wanted else props
+
+
+def _wall(monotonic: float) -> float:
+    return time.time() - (time.monotonic() - monotonic)
+
+
+def _comm(pid: int | None) -> str | None:
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            return comm.read().strip()
+    except OSError:
+        return None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as source:
+            return source.read()
+    except OSError as error:
+        return f"# cannot read {path}: {error.strerror}\n"
+
+
+def _usage(pids: set[int]) -> tuple[int | None, int | None, float | None]:
+    """Tasks, resident memory and CPU time of the unit's processes (psutil:
+    inspection only, imported on first use)."""
+    if not pids:
+        return 0, None, None
+    try:
+        import psutil
+    except ImportError:
+        return len(pids), None, None
+    memory = 0
+    cpu = 0.0
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            with process.oneshot():
+                memory += process.memory_info().rss
+                times = process.cpu_times()
+                cpu += times.user + times.system
+        except psutil.Error:
+            continue
+    return len(pids), memory, cpu
