@@ -2,7 +2,7 @@
 
 - ``protocol``  pure: the wire format (newline-delimited JSON), verbs and their
                 arguments, validation, ``LineBuffer`` framing. The protocol is
-                specified in its docstring (and in PROTOCOL.md).
+                specified in its docstring and in README.md.
 - ``results``   pure: the ``result`` shape of every verb (TypedDicts) and the
                 exit code systemctl would give for it (``exit_for``).
 - ``server``    side effects: the listening AF_UNIX socket, SO_PEERCRED checks,
