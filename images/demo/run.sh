@@ -1,8 +1,10 @@
 #!/bin/bash
 # The main job, as a newcomer sees it: guestinit as PID 1 of a fresh PID, mount
 # and UTS namespace, inside a cgroup limited to 256 MiB and half a CPU, running
-# a workload that leaves orphans; we send it SIGUSR1, then SIGTERM (as
-# `docker stop` would) and show the reaping, forwarding, drain and exit code.
+# Debian's own cron.service and a Type=notify service beside a workload that
+# leaves orphans; `guestinit ctl status` shows the units, then we send
+# SIGUSR1, then SIGTERM (as `docker stop` would) and show the reaping,
+# forwarding, the reverse-order stop, the drain and the exit code.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tests/setup.sh
@@ -15,6 +17,7 @@ cleanup() {
     # guestinit is PID 1 of its namespace: SIGKILL to it ends every process there.
     if [ -n "${INIT:-}" ] && kill -0 "$INIT" 2>/dev/null; then kill -KILL "$INIT"; sleep 0.2; fi
     for dir in "${CGROUPS[@]}"; do rmdir "$dir" 2>/dev/null || true; done
+    rm -rf "${UNITS:-/nonexistent}"
 }
 trap cleanup EXIT
 
@@ -34,13 +37,28 @@ make_cgroups() {
 }
 
 make_cgroups
+UNITS=$(mktemp -d /tmp/guestinit-demo-units.XXXXXX)
+cat > "$UNITS/demo-api.service" <<UNIT
+[Unit]
+Description=Demo API (Type=notify)
+After=cron.service
+[Service]
+Type=notify
+ExecStart=/usr/bin/python3 $REPO/images/demo/api.py
+UNIT
+: > "$UNITS/crontab"          # cron runs with an empty crontab: the demo must
+mkdir -p "$UNITS/cron.d"      # not run this machine's own cron jobs
 echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
 (
     # This subshell moves itself into the cgroups, then becomes the namespace.
     for dir in "${CGROUPS[@]}"; do echo "$BASHPID" > "$dir/cgroup.procs"; done
-    exec unshare --pid --fork --mount-proc --uts sh -c '
+    exec unshare --pid --fork --mount-proc --mount --uts sh -c '
         hostname guestinit-demo
-        exec "$0/.venv/bin/python" -m guestinit -vv -- sh "$0/images/demo/workload.sh"' "$REPO"
+        mount --make-rprivate / && mount -t tmpfs tmpfs /run
+        mount --bind "$1/crontab" /etc/crontab && mount --bind "$1/cron.d" /etc/cron.d
+        exec "$0/.venv/bin/python" -m guestinit -vv --unit-path "$1" \
+            --unit-path /lib/systemd/system --start cron.service --start demo-api.service \
+            -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
 LAUNCHER=$!
 # guestinit is unshare's child once the namespace exists.
@@ -49,7 +67,9 @@ for _ in $(seq 100); do
     [ -n "$INIT" ] && break
     sleep 0.05
 done
-sleep 1.5
+sleep 2
+echo "== demo: guestinit ctl status (inside the container's mount namespace)"
+nsenter -t "$INIT" -m -- "$REPO/.venv/bin/python" -m guestinit ctl status || true
 echo "== demo: kill -USR1 $INIT (guestinit's host pid)"
 kill -USR1 "$INIT"
 sleep 0.5
