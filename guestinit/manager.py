@@ -19,7 +19,7 @@ from guestinit.pid1.signals import SignalSource
 from guestinit.service import conditions, executor, from_spec, ordering
 from guestinit.service import model as svc
 from guestinit.service.notify_message import sender_allowed
-from guestinit.service.notify_socket import NotifySocket
+from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.tracking import ProcessTable, signal_all
@@ -36,10 +36,16 @@ _EMPTY_POLL = 0.1
 
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {
-    UnitAction.POWEROFF, UnitAction.POWEROFF_FORCE, UnitAction.POWEROFF_IMMEDIATE,
-    UnitAction.REBOOT, UnitAction.REBOOT_FORCE, UnitAction.REBOOT_IMMEDIATE,
-    UnitAction.HALT, UnitAction.HALT_FORCE, UnitAction.HALT_IMMEDIATE,
-}  # fmt: skip
+    UnitAction.POWEROFF,
+    UnitAction.POWEROFF_FORCE,
+    UnitAction.POWEROFF_IMMEDIATE,
+    UnitAction.REBOOT,
+    UnitAction.REBOOT_FORCE,
+    UnitAction.REBOOT_IMMEDIATE,
+    UnitAction.HALT,
+    UnitAction.HALT_FORCE,
+    UnitAction.HALT_IMMEDIATE,
+}
 
 
 def default_unit_path() -> tuple[str, ...]:
@@ -137,8 +143,10 @@ class Manager:
                 options.control_socket, allowed_gid=gid, handler=handler, log=self._log
             )
         except OSError as error:
-            self._log.error(f"control socket {options.control_socket}: {error.strerror}; "
-                            "guestinit ctl will not work")  # fmt: skip
+            self._log.error(
+                f"control socket {options.control_socket}: {error.strerror}; "
+                "guestinit ctl will not work"
+            )
             return None
         handler.reply = server.reply
         return server, handler
@@ -208,9 +216,10 @@ class Manager:
         self._pending_start.clear()
         self._pending_stop = {name for name, unit in self._units.items() if not unit.at_rest}
         self._pending_stop |= {
-            name for name, unit in self._units.items()
+            name
+            for name, unit in self._units.items()
             if unit.state is not None and unit.state.sub is Sub.AUTO_RESTART
-        }  # fmt: skip
+        }
         self._dispatch(now)
         self._report_progress()
 
@@ -373,10 +382,10 @@ class Manager:
         for name in list(self._pending_start):
             unit = self._units[name]
             waiting = [
-                other for other in self._edges.get(name, ())
-                if other in self._pending_start
-                or self._units[other].active is Active.ACTIVATING
-            ]  # fmt: skip
+                other
+                for other in self._edges.get(name, ())
+                if other in self._pending_start or self._units[other].active is Active.ACTIVATING
+            ]
             if waiting:
                 continue
             self._pending_start.remove(name)
@@ -389,9 +398,10 @@ class Manager:
         reverse = ordering.stop_waits_for(self._edges)
         for name in sorted(self._pending_stop):
             later = [
-                other for other in reverse.get(name, ())
+                other
+                for other in reverse.get(name, ())
                 if other in self._pending_stop or self._units[other].active is Active.DEACTIVATING
-            ]  # fmt: skip
+            ]
             if later:
                 continue
             self._pending_stop.discard(name)
@@ -405,14 +415,19 @@ class Manager:
 
     def _begin_start(self, unit: Unit, now: float) -> None:
         failed = [
-            dep for dep in sorted(unit.deps.needs)
+            dep
+            for dep in sorted(unit.deps.needs)
             if self._units.get(dep) is not None and self._units[dep].active is Active.FAILED
-        ]  # fmt: skip
-        missing = [dep for dep in sorted(unit.deps.requisite) if self._units.get(dep) is None
-                   or self._units[dep].active is not Active.ACTIVE]  # fmt: skip
+        ]
+        missing = [
+            dep
+            for dep in sorted(unit.deps.requisite)
+            if self._units.get(dep) is None or self._units[dep].active is not Active.ACTIVE
+        ]
         if failed or missing:
-            self._log.warning(f"{unit.name}: not started: dependency {', '.join(failed + missing)} "
-                              "failed")  # fmt: skip
+            self._log.warning(
+                f"{unit.name}: not started: dependency {', '.join(failed + missing)} failed"
+            )
             return
         for conflict in unit.deps.conflicts:
             if conflict in self._units and not self._units[conflict].at_rest:
@@ -473,8 +488,9 @@ class Manager:
         elif isinstance(action, svc.ReadPidFile):
             self._read_pid_file(unit, now)
         elif isinstance(action, svc.Note):
-            self._log.emit(_log.WARNING if action.warning else _log.INFO,
-                           f"{unit.name}: {action.text}")  # fmt: skip
+            self._log.emit(
+                _log.WARNING if action.warning else _log.INFO, f"{unit.name}: {action.text}"
+            )
 
     def _spawn(self, unit: Unit, action: svc.Spawn, now: float) -> None:
         assert unit.spec is not None
@@ -493,8 +509,9 @@ class Manager:
         self._pids[handle.pid] = (unit.name, action.role)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)
-        self._log.debug(f"{unit.name}: {action.phase.value} started as {handle.pid}: "
-                        f"{' '.join(ctx.argv)}")  # fmt: skip
+        self._log.debug(
+            f"{unit.name}: {action.phase.value} started as {handle.pid}: {' '.join(ctx.argv)}"
+        )
         self._feed(unit, svc.Spawned(action.role, handle.pid), now)
 
     def _on_spawn_report(self, fd: int) -> None:
@@ -575,32 +592,48 @@ class Manager:
             unit = self._units[owner[0]] if owner else None
             if unit is None:
                 table = table or ProcessTable.scan()
-                unit = next((u for u in self._units.values() if u.state is not None
-                             and message.pid in self._members(u, table)), None)  # fmt: skip
+                unit = next(
+                    (
+                        u
+                        for u in self._units.values()
+                        if u.state is not None and message.pid in self._members(u, table)
+                    ),
+                    None,
+                )
             if unit is None or unit.state is None or unit.spec is None:
                 self._log.debug(f"notify from {message.pid}, which belongs to no unit: ignored")
                 continue
             self._on_unit_notify(unit, message, table, now)
 
-    def _on_unit_notify(self, unit: Unit, message: object, table: ProcessTable | None,
-                        now: float) -> None:  # fmt: skip
-        from guestinit.service.notify_socket import Received
-
-        assert isinstance(message, Received) and unit.state is not None and unit.spec is not None
+    def _on_unit_notify(
+        self, unit: Unit, message: Received, table: ProcessTable | None, now: float
+    ) -> None:
+        assert unit.state is not None and unit.spec is not None
         service = unit.spec.service
         access = service.notify_access.value if service else "none"
         control = {unit.state.control_pid} if unit.state.control_pid else set()
         members = self._members(unit, table or ProcessTable.scan()) if access == "all" else set()
         if not sender_allowed(access, message.pid, unit.state.main_pid, control, members):
-            self._log.warning(f"{unit.name}: notification from {message.pid} refused "
-                              f"(NotifyAccess={access})")  # fmt: skip
+            self._log.warning(
+                f"{unit.name}: notification from {message.pid} refused (NotifyAccess={access})"
+            )
             return
         m = message.message
-        self._feed(unit, svc.Notified(
-            ready=m.ready, reloading=m.reloading, stopping=m.stopping, status=m.status,
-            main_pid=m.main_pid, watchdog=m.watchdog, watchdog_trigger=m.watchdog_trigger,
-            watchdog_usec=m.watchdog_usec, extend_timeout_usec=m.extend_timeout_usec,
-        ), now)  # fmt: skip
+        self._feed(
+            unit,
+            svc.Notified(
+                ready=m.ready,
+                reloading=m.reloading,
+                stopping=m.stopping,
+                status=m.status,
+                main_pid=m.main_pid,
+                watchdog=m.watchdog,
+                watchdog_trigger=m.watchdog_trigger,
+                watchdog_usec=m.watchdog_usec,
+                extend_timeout_usec=m.extend_timeout_usec,
+            ),
+            now,
+        )
         if m.main_pid is not None:
             self._pids.setdefault(m.main_pid, (unit.name, Role.MAIN))
 
@@ -645,8 +678,9 @@ class Manager:
 
     def _unit_exit_code(self, unit: Unit, failed: bool) -> int:
         assert unit.spec is not None
-        explicit = (unit.spec.failure_action_exit_status if failed
-                    else unit.spec.success_action_exit_status)  # fmt: skip
+        explicit = (
+            unit.spec.failure_action_exit_status if failed else unit.spec.success_action_exit_status
+        )
         if explicit is not None:
             return explicit
         state = unit.state

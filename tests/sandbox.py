@@ -87,6 +87,9 @@ def ctl(run: InitRun, *args: str, user: str | None = None) -> "subprocess.Comple
         command = ["setpriv", f"--reuid={user}", f"--regid={group}", "--clear-groups", *command]
     return subprocess.run(
         ["nsenter", "-t", str(run.init_pid()), "-m", "--", *command],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-    )  # fmt: skip
+    )

@@ -41,8 +41,14 @@ class ControlHandler:
     def __call__(self, request: Request, peer: PeerCred) -> Response | Deferred:
         verb = request.verb
         now = time.monotonic()
-        if verb in (Verb.START, Verb.STOP, Verb.RESTART, Verb.TRY_RESTART, Verb.RELOAD,
-                    Verb.RELOAD_OR_RESTART):  # fmt: skip
+        if verb in (
+            Verb.START,
+            Verb.STOP,
+            Verb.RESTART,
+            Verb.TRY_RESTART,
+            Verb.RELOAD,
+            Verb.RELOAD_OR_RESTART,
+        ):
             return self._job(request, peer, now)
         handlers: dict[Verb, Callable[[Request], r.Result]] = {
             Verb.STATUS: self._status,
@@ -169,8 +175,9 @@ class ControlHandler:
     def _status(self, request: Request) -> r.StatusResult:
         names = request.units or sorted(self._manager.units)
         found, missing = self._resolve(names) if request.units else (names, [])
-        return r.StatusResult(units=[self._unit_status(self._manager.units[n]) for n in found],
-                              missing=missing)  # fmt: skip
+        return r.StatusResult(
+            units=[self._unit_status(self._manager.units[n]) for n in found], missing=missing
+        )
 
     def _unit_status(self, unit: Unit) -> r.UnitStatus:
         state = unit.state
@@ -210,8 +217,12 @@ class ControlHandler:
         for name in request.units:
             unit = self._manager.units.get(name) or self._manager.load_unit(name)
             if unit is None or (unit.spec is None and unit.kind != "target"):
-                rows.append(r.UnitState(name=name, state=(
-                    "not-found" if request.verb is Verb.IS_ENABLED else "inactive")))  # fmt: skip
+                rows.append(
+                    r.UnitState(
+                        name=name,
+                        state=("not-found" if request.verb is Verb.IS_ENABLED else "inactive"),
+                    )
+                )
             else:
                 rows.append(r.UnitState(name=name, state=pick(unit)))
         return r.StatesResult(units=rows)
@@ -224,11 +235,17 @@ class ControlHandler:
                 continue
             if request.patterns and not any(fnmatch.fnmatch(name, p) for p in request.patterns):
                 continue
-            rows.append(r.UnitRow(
-                name=name, load_state=self._load_state(unit), active_state=unit.active.value,
-                sub_state=self._sub_state(unit),
-                description=unit.spec.description if unit.spec and unit.spec.description else name,
-            ))  # fmt: skip
+            rows.append(
+                r.UnitRow(
+                    name=name,
+                    load_state=self._load_state(unit),
+                    active_state=unit.active.value,
+                    sub_state=self._sub_state(unit),
+                    description=unit.spec.description
+                    if unit.spec and unit.spec.description
+                    else name,
+                )
+            )
         return r.UnitList(units=rows)
 
     def _cat(self, request: Request) -> r.CatResult:
@@ -244,8 +261,11 @@ class ControlHandler:
     def _show(self, request: Request) -> r.ShowResult:
         entries: list[r.ShowEntry] = []
         if not request.units:
-            props = {"Version": __version__, "MainPID": str(os.getpid()),
-                     "NNames": str(len(self._manager.units))}  # fmt: skip
+            props = {
+                "Version": __version__,
+                "MainPID": str(os.getpid()),
+                "NNames": str(len(self._manager.units)),
+            }
             entries.append(r.ShowEntry(name="", properties=_filter(props, request.properties)))
         names, _ = self._resolve(request.units)
         for name in names:
@@ -304,9 +324,12 @@ class ControlHandler:
             state = "degraded" if failed else "running"
         return r.HealthResult(
             state=state,  # type: ignore[typeddict-item]
-            units=len(self._manager.units), failed=failed,
-            uptime_seconds=time.monotonic() - self._started, version=__version__, pid=os.getpid(),
-        )  # fmt: skip
+            units=len(self._manager.units),
+            failed=failed,
+            uptime_seconds=time.monotonic() - self._started,
+            version=__version__,
+            pid=os.getpid(),
+        )
 
     # ---- small helpers ------------------------------------------------------------------
     def _enabled(self, unit: Unit) -> str:

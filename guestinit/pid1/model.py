@@ -420,8 +420,11 @@ def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
         code = state.requested_exit if state.requested_exit is not None else state.exit_code
         actions = [Log(_log.WARNING, "grace period over while stopping units: SIGKILL")]
         actions.append(SignalRest(kill))
-        killing = state.replace(phase=KILLING, deadline=now + KILL_SWEEP_INTERVAL,
-                                exit_code=code if code is not None else 0)  # fmt: skip
+        killing = state.replace(
+            phase=KILLING,
+            deadline=now + KILL_SWEEP_INTERVAL,
+            exit_code=code if code is not None else 0,
+        )
         return killing, actions
     if state.phase == DRAINING:
         # DRAINING -> KILLING

@@ -40,13 +40,21 @@ def _posix_spawn(config: InitConfig, signals: SignalSource) -> int | None:
     try:
         if config.spawn_mode == SESSION:
             return os.posix_spawnp(
-                config.command[0], config.command, os.environ, setsid=True,
-                setsigmask=signals.original_mask, setsigdef=defaults,
-            )  # fmt: skip
+                config.command[0],
+                config.command,
+                os.environ,
+                setsid=True,
+                setsigmask=signals.original_mask,
+                setsigdef=defaults,
+            )
         return os.posix_spawnp(
-            config.command[0], config.command, os.environ, setpgroup=0,
-            setsigmask=signals.original_mask, setsigdef=defaults,
-        )  # fmt: skip
+            config.command[0],
+            config.command,
+            os.environ,
+            setpgroup=0,
+            setsigmask=signals.original_mask,
+            setsigdef=defaults,
+        )
     except OSError:
         return None
 

@@ -36,8 +36,10 @@ def evaluate(conditions: Iterable[Condition], root: str = "/") -> tuple[bool, li
     for condition in conditions:
         check = _CHECKS.get(condition.kind)
         if check is None:
-            notes.append(f"{condition.at.file}:{condition.at.line}: unknown condition "
-                         f"{condition.kind}, treated as true")  # fmt: skip
+            notes.append(
+                f"{condition.at.file}:{condition.at.line}: unknown condition "
+                f"{condition.kind}, treated as true"
+            )
             result = True
         else:
             result = check(condition.value, root) != condition.negate

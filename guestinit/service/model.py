@@ -255,15 +255,27 @@ def _on_start(config: ServiceConfig, state: State, event: StartJob, now: float) 
         if hit:
             # DEAD/FAILED/AUTO_RESTART -> FAILED: a crash loop is stopped here.
             failed = dataclasses.replace(
-                state, sub=Sub.FAILED, result=Result.START_LIMIT, start_limit=limit,
-                deadline=None, since=now, restarts=restarts,
-            )  # fmt: skip
+                state,
+                sub=Sub.FAILED,
+                result=Result.START_LIMIT,
+                start_limit=limit,
+                deadline=None,
+                since=now,
+                restarts=restarts,
+            )
             return failed, [Note("start request repeated too quickly, refusing", warning=True)]
         fresh = dataclasses.replace(
-            state, result=Result.SUCCESS, start_limit=limit, restarts=restarts,
-            stop_requested=False, start_after_stop=False, ready=False, main_exit=None,
-            status_text="", watchdog_deadline=None,
-        )  # fmt: skip
+            state,
+            result=Result.SUCCESS,
+            start_limit=limit,
+            restarts=restarts,
+            stop_requested=False,
+            start_after_stop=False,
+            ready=False,
+            main_exit=None,
+            status_text="",
+            watchdog_deadline=None,
+        )
         # DEAD/FAILED/AUTO_RESTART -> CONDITION | START_PRE | START
         return _begin_starting(config, fresh, now)
     if state.active is Active.DEACTIVATING:
@@ -305,9 +317,12 @@ def _on_reload(config: ServiceConfig, state: State, event: ReloadJob, now: float
     if config.type is ServiceType.NOTIFY_RELOAD and state.main_pid is not None:
         # RUNNING -> RELOAD: SIGHUP, then wait for RELOADING=1 ... READY=1.
         reloading = dataclasses.replace(
-            state, sub=Sub.RELOAD, phase=None, deadline=now + config.timeout_start,
+            state,
+            sub=Sub.RELOAD,
+            phase=None,
+            deadline=now + config.timeout_start,
             reloading=False,
-        )  # fmt: skip
+        )
         return reloading, [Kill(SIGHUP, Whom.MAIN)]
     return state, [Note("no ExecReload: nothing to do")]
 
@@ -450,8 +465,9 @@ def _on_notified(config: ServiceConfig, state: State, event: Notified, now: floa
     notify_types = (ServiceType.NOTIFY, ServiceType.NOTIFY_RELOAD)
     if event.reloading and state.sub is Sub.RUNNING and config.type in notify_types:
         # RUNNING -> RELOAD: the service reloads on its own initiative.
-        state = dataclasses.replace(state, sub=Sub.RELOAD, reloading=True, phase=None,
-                                    deadline=now + config.timeout_start)  # fmt: skip
+        state = dataclasses.replace(
+            state, sub=Sub.RELOAD, reloading=True, phase=None, deadline=now + config.timeout_start
+        )
     elif event.reloading and state.sub is Sub.RELOAD:
         state = dataclasses.replace(state, reloading=True)
     if event.ready:
@@ -497,8 +513,9 @@ def _on_timer(config: ServiceConfig, state: State, event: Timer, now: float) -> 
         return _with(warn, _enter_stop_post(config, state, now))
     if sub is Sub.STOP_SIGKILL:
         # STOP_SIGKILL -> STOP_POST: give up waiting, processes may linger.
-        return _with(Note("processes survived SIGKILL", warning=True),
-                     _enter_stop_post(config, state, now))  # fmt: skip
+        return _with(
+            Note("processes survived SIGKILL", warning=True), _enter_stop_post(config, state, now)
+        )
     if sub is Sub.STOP_POST:
         # STOP_POST -> FINAL_SIGTERM
         return _enter_signal(config, _fail(state, Result.TIMEOUT), Sub.FINAL_SIGTERM, now)
@@ -564,9 +581,12 @@ def _enter_running(config: ServiceConfig, state: State, now: float) -> Step:
         wd_deadline = now + watchdog if watchdog > 0 else None
         # -> RUNNING
         running = dataclasses.replace(
-            state, sub=Sub.RUNNING, since=now, watchdog_sec=watchdog,
+            state,
+            sub=Sub.RUNNING,
+            since=now,
+            watchdog_sec=watchdog,
             watchdog_deadline=wd_deadline,
-        )  # fmt: skip
+        )
         return running, []
     if config.remain_after_exit and state.result is Result.SUCCESS:
         # -> EXITED (oneshot with RemainAfterExit=yes, or a main that already finished)
@@ -606,9 +626,16 @@ def _settle(config: ServiceConfig, state: State, now: float) -> Step:
     """The end of a stop: DEAD or FAILED, then maybe AUTO_RESTART or a queued start."""
     failed = state.result is not Result.SUCCESS
     done = dataclasses.replace(
-        state, sub=Sub.FAILED if failed else Sub.DEAD, main_pid=None, control_pid=None,
-        phase=None, deadline=None, watchdog_deadline=None, since=now, ready=False,
-    )  # fmt: skip
+        state,
+        sub=Sub.FAILED if failed else Sub.DEAD,
+        main_pid=None,
+        control_pid=None,
+        phase=None,
+        deadline=None,
+        watchdog_deadline=None,
+        since=now,
+        ready=False,
+    )
     if state.start_after_stop:
         # -> (start again): a restart job or a start queued during the stop.
         return _on_start(config, dataclasses.replace(done, sub=Sub.DEAD), StartJob(), now)
@@ -640,9 +667,12 @@ def _run_command(
     deadline = None if math.isinf(timeout) or timeout <= 0 else now + timeout
     keep_deadline = sub is state.sub and phase is state.phase
     state = dataclasses.replace(
-        state, sub=sub, phase=phase, index=index,
+        state,
+        sub=sub,
+        phase=phase,
+        index=index,
         deadline=state.deadline if keep_deadline else deadline,
-    )  # fmt: skip
+    )
     return state, [Spawn(role, phase, index)]
 
 
@@ -686,8 +716,9 @@ def _after_failure_in(config: ServiceConfig, state: State, now: float) -> Step:
     if sub is Sub.RELOAD:
         # RELOAD -> RUNNING: a failed reload keeps the service running.
         back = Sub.RUNNING if state.main_pid is not None else Sub.EXITED
-        kept = dataclasses.replace(state, sub=back, phase=None, deadline=None,
-                                   result=Result.SUCCESS)  # fmt: skip
+        kept = dataclasses.replace(
+            state, sub=back, phase=None, deadline=None, result=Result.SUCCESS
+        )
         return kept, [Note("reload failed", warning=True)]
     if sub is Sub.STOP:
         return _enter_signal(config, state, Sub.STOP_SIGTERM, now)

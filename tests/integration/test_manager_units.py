@@ -14,14 +14,17 @@ PY = sys.executable
 
 
 def test_crash_loop_backs_off_then_hits_the_start_limit(sandbox: Sandbox) -> None:
-    sandbox.unit("crash.service", """
+    sandbox.unit(
+        "crash.service",
+        """
 [Unit]
 StartLimitIntervalSec=30
 StartLimitBurst=4
 [Service]
 ExecStart=/bin/sh -c 'echo crash; exit 1'
 Restart=always
-""")  # fmt: skip
+""",
+    )
     run = sandbox.start("-v", "--start", "crash.service", "--no-wait", "--", "sleep", "3")
     assert run.wait(timeout=30) == 0
     err = run.stderr.decode()
@@ -33,12 +36,15 @@ Restart=always
 
 
 def test_failure_action_exit_propagates_the_units_exit_code(sandbox: Sandbox) -> None:
-    sandbox.unit("essential.service", """
+    sandbox.unit(
+        "essential.service",
+        """
 [Unit]
 FailureAction=exit
 [Service]
 ExecStart=/bin/sh -c 'sleep 0.3; exit 7'
-""")  # fmt: skip
+""",
+    )
     started = time.monotonic()
     run = sandbox.start("--start", "essential.service", "--no-wait", "--", "sleep", "30")
     assert run.wait(timeout=30) == 7
@@ -49,15 +55,18 @@ def test_exit_on_and_success_action(sandbox: Sandbox) -> None:
     sandbox.unit("job.service", "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'exit 0'\n")
     sandbox.unit("worker.service", "[Service]\nExecStart=/bin/sh -c 'sleep 0.2; exit 5'\n")
     assert sandbox.start("--exit-on", "worker.service").wait(timeout=30) == 5
-    sandbox.unit("done.service", "[Unit]\nSuccessAction=exit\n[Service]\nType=oneshot\n"
-                 "ExecStart=/bin/true\n")  # fmt: skip
+    sandbox.unit(
+        "done.service", "[Unit]\nSuccessAction=exit\n[Service]\nType=oneshot\nExecStart=/bin/true\n"
+    )
     assert sandbox.start("--start", "done.service").wait(timeout=30) == 0
 
 
 def test_units_stop_in_reverse_start_order(sandbox: Sandbox) -> None:
     journal = sandbox.path("journal")
     for name, extra in (("a", "Before=b.service"), ("b", "After=a.service")):
-        sandbox.unit(f"{name}.service", f"""
+        sandbox.unit(
+            f"{name}.service",
+            f"""
 [Unit]
 {extra}
 [Service]
@@ -66,15 +75,17 @@ NotifyAccess=all
 ExecStart=/bin/sh -c 'trap "sleep 0.2; echo stop {name} >> {journal}; exit 0" TERM; \\
     echo start {name} >> {journal}; {PY} {PROGRAMS}/notify_send.py 0 READY=1; \\
     while :; do sleep 0.05; done'
-""")  # fmt: skip
+""",
+        )
     run = sandbox.start("--start", "b.service", "--start", "a.service", "--", "true")
     assert run.wait(timeout=30) == 0
     assert journal.read_text().split("\n")[:4] == ["start a", "start b", "stop b", "stop a"]
 
 
 def test_user_and_group_are_switched(sandbox: Sandbox) -> None:
-    sandbox.unit("nobody.service", "[Service]\nUser=nobody\nGroup=nogroup\n"
-                 "ExecStart=/bin/sleep 30\n")  # fmt: skip
+    sandbox.unit(
+        "nobody.service", "[Service]\nUser=nobody\nGroup=nogroup\nExecStart=/bin/sleep 30\n"
+    )
     run = sandbox.start("--start", "nobody.service")
     init = run.init_pid()
     wait_for(lambda: any(p.name() == "sleep" for p in psutil.Process(init).children()))
@@ -92,14 +103,17 @@ def test_environment_files_and_specifiers(sandbox: Sandbox) -> None:
     env_file = sandbox.path("env")
     env_file.write_text('# comment\nFOO="from file"\nexport BAR=2\n')
     out = sandbox.path("out")
-    sandbox.unit("echo@.service", f"""
+    sandbox.unit(
+        "echo@.service",
+        f"""
 [Service]
 Type=oneshot
 EnvironmentFile={env_file}
 EnvironmentFile=-/nonexistent/env
 Environment="NAME=%n" INST=%i
 ExecStart=/bin/sh -c 'echo "$FOO|$BAR|$NAME|$INST|%p" > {out}'
-""")  # fmt: skip
+""",
+    )
     started = time.monotonic()
     run = sandbox.start("--start", "echo@world.service", "--", "true")
     assert run.wait(timeout=30) == 0
@@ -110,21 +124,26 @@ ExecStart=/bin/sh -c 'echo "$FOO|$BAR|$NAME|$INST|%p" > {out}'
 
 def test_notify_access_main_refuses_another_sender(sandbox: Sandbox) -> None:
     sender = f"{PY} {PROGRAMS}/notify_send.py"
-    sandbox.unit("strict.service", f"""
+    sandbox.unit(
+        "strict.service",
+        f"""
 [Service]
 Type=notify
 NotifyAccess=main
 TimeoutStartSec=2
 ExecStart=/bin/sh -c '{sender} 30 READY=1 & wait'
-""")  # fmt: skip
-    sandbox.unit("fine.service", f"""
+""",
+    )
+    sandbox.unit(
+        "fine.service",
+        f"""
 [Service]
 Type=notify
 NotifyAccess=main
 ExecStart={sender} 30 READY=1 STATUS=serving
-""")  # fmt: skip
-    run = sandbox.start("-v", "--start", "strict.service", "--start", "fine.service",
-                        "--", "true")  # fmt: skip
+""",
+    )
+    run = sandbox.start("-v", "--start", "strict.service", "--start", "fine.service", "--", "true")
     assert run.wait(timeout=30) == 0
     err = run.stderr.decode()
     assert "strict.service: notification from" in err and "refused (NotifyAccess=main)" in err
@@ -139,8 +158,9 @@ def test_bad_units_are_reported_and_the_rest_boots(sandbox: Sandbox) -> None:
     sandbox.unit("good.service", good + "ProtectSystem=strict\nPrivateTmp=yes\n")
     sandbox.unit("a.service", "[Unit]\nAfter=b.service\n[Service]\nExecStart=/bin/sleep 5\n")
     sandbox.unit("b.service", "[Unit]\nAfter=a.service\n[Service]\nExecStart=/bin/sleep 5\n")
-    run = sandbox.start(*(f"--start={n}.service" for n in ("broken", "nostart", "good", "a", "b")),
-                        "--", "true")  # fmt: skip
+    run = sandbox.start(
+        *(f"--start={n}.service" for n in ("broken", "nostart", "good", "a", "b")), "--", "true"
+    )
     assert run.wait(timeout=30) == 0
     err = run.stderr.decode()
     units = sandbox.units

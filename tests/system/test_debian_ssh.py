@@ -47,11 +47,28 @@ def ssh_sandbox(sandbox: Sandbox) -> tuple[int, Path]:
 
 def ssh(port: int, key: Path, command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["ssh", "-i", str(key), "-p", str(port), "-o", "StrictHostKeyChecking=no",
-         "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-         "root@127.0.0.1", command],
-        check=False, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            "ssh",
+            "-i",
+            str(key),
+            "-p",
+            str(port),
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "LogLevel=ERROR",
+            "root@127.0.0.1",
+            command,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_debian_ssh_service_accepts_a_key_login(sandbox: Sandbox) -> None:

@@ -188,9 +188,12 @@ def test_exec_type_exec_failure_fails() -> None:
 def test_oneshot_runs_each_exec_start_then_exits_or_stays() -> None:
     for remain, final in ((True, Sub.EXITED), (False, Sub.DEAD)):
         unit = Unit(
-            cfg(type=ServiceType.ONESHOT, remain_after_exit=remain,
-                commands={Phase.START: (False, False)})
-        )  # fmt: skip
+            cfg(
+                type=ServiceType.ONESHOT,
+                remain_after_exit=remain,
+                commands={Phase.START: (False, False)},
+            )
+        )
         assert unit.send(StartJob()) == [Spawn(Role.MAIN, Phase.START, 0)]
         assert unit.state.deadline is None or unit.state.deadline > 0
         unit.send(Spawned(Role.MAIN, 100))
@@ -302,12 +305,20 @@ def test_stop_without_send_sigkill_skips_it() -> None:
 def test_kill_modes_and_sighup() -> None:
     expected = {
         KillMode.CONTROL_GROUP: [Kill(TERM, Whom.ALL), Kill(HUP, Whom.ALL)],
-        KillMode.MIXED: [Kill(TERM, Whom.MAIN), Kill(TERM, Whom.CONTROL),
-                         Kill(HUP, Whom.MAIN), Kill(HUP, Whom.CONTROL)],
-        KillMode.PROCESS: [Kill(TERM, Whom.MAIN), Kill(TERM, Whom.CONTROL),
-                           Kill(HUP, Whom.MAIN), Kill(HUP, Whom.CONTROL)],
+        KillMode.MIXED: [
+            Kill(TERM, Whom.MAIN),
+            Kill(TERM, Whom.CONTROL),
+            Kill(HUP, Whom.MAIN),
+            Kill(HUP, Whom.CONTROL),
+        ],
+        KillMode.PROCESS: [
+            Kill(TERM, Whom.MAIN),
+            Kill(TERM, Whom.CONTROL),
+            Kill(HUP, Whom.MAIN),
+            Kill(HUP, Whom.CONTROL),
+        ],
         KillMode.NONE: [],
-    }  # fmt: skip
+    }
     for mode, kills in expected.items():
         unit = running(cfg(kill_mode=mode, send_sighup=True))
         assert unit.send(StopJob()) == kills, mode
