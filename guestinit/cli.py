@@ -202,7 +202,8 @@ def _manager_factory(
     unit_path: list[str], start: list[str], exit_on: list[str], control: dict[str, str]
 ) -> "ServicesFactory":
     def build(log: _log.Log, signals: "SignalSource") -> "Services":
-        from guestinit.manager import Manager, ManagerOptions, default_unit_path
+        from guestinit.manager import Manager, ManagerOptions
+        from guestinit.service.registry import default_unit_path
 
         options = ManagerOptions(
             unit_path=tuple(unit_path) or default_unit_path(),

@@ -16,14 +16,15 @@ from collections.abc import Callable, Iterable
 from guestinit import _log
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, from_spec, ordering
+from guestinit.service import conditions, executor, ordering
 from guestinit.service import model as svc
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
+from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.tracking import ProcessTable, signal_all
-from guestinit.unitfile import Severity, UnitAction, UnitSpec, load
+from guestinit.unitfile import UnitAction
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,13 +49,6 @@ _POWER_ACTIONS = {
 }
 
 
-def default_unit_path() -> tuple[str, ...]:
-    """Ours first, then the distribution's, then the units shipped with guestinit."""
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "units")
-    paths = ["/etc/guestinit/units", "/etc/systemd/system", "/lib/systemd/system"]
-    return (*paths, shipped) if os.path.isdir(shipped) else tuple(paths)
-
-
 @dataclasses.dataclass(frozen=True)
 class ManagerOptions:
     unit_path: tuple[str, ...] = dataclasses.field(default_factory=default_unit_path)
@@ -66,38 +60,6 @@ class ManagerOptions:
     control_group: str | None = None
 
 
-@dataclasses.dataclass
-class Unit:
-    """One unit's runtime record."""
-
-    name: str
-    spec: UnitSpec | None
-    deps: ordering.Deps
-    config: svc.ServiceConfig | None = None
-    state: svc.State | None = None
-    kind: str = "service"  # "service", "target" or "inert"
-    target_active: bool = False
-    load_error: str | None = None
-    skipped: bool = False  # a condition failed at the last start
-    sessions: set[int] = dataclasses.field(default_factory=set)
-    # The active state last acted upon (feeds nest: a spawn feeds Spawned).
-    reported: Active = Active.INACTIVE
-    last_main_pid: int | None = None
-    environment: dict[str, str] = dataclasses.field(default_factory=dict)
-
-    @property
-    def active(self) -> Active:
-        if self.state is not None:
-            return self.state.active
-        if self.load_error is not None:
-            return Active.FAILED
-        return Active.ACTIVE if self.target_active else Active.INACTIVE
-
-    @property
-    def at_rest(self) -> bool:
-        return self.active in (Active.INACTIVE, Active.FAILED)
-
-
 class Manager:
     """pid1.loop.Services for systemd units."""
 
@@ -105,8 +67,9 @@ class Manager:
         self._options = options
         self._log = log
         self._signals = signals
-        self._units: dict[str, Unit] = {}
-        self._edges: dict[str, set[str]] = {}
+        self._registry = Registry(options.unit_path, options.enabled_dir, log)
+        # The same dict as the registry's: loading a unit makes it visible here.
+        self._units = self._registry.units
         self._pending_start: list[str] = []
         self._pending_stop: set[str] = set()
         self._pids: dict[int, tuple[str, Role]] = {}
@@ -204,7 +167,7 @@ class Manager:
         return True
 
     def start(self, now: float) -> None:
-        roots = list(self._enabled_units()) + list(self._options.start)
+        roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
@@ -242,7 +205,7 @@ class Manager:
 
     def request_start(self, names: Iterable[str], now: float) -> list[str]:
         """Queue a start of ``names`` and everything they pull in."""
-        closure = self._load_closure(names)
+        closure = self._registry.closure(names)
         for name in closure:
             unit = self._units[name]
             if unit.at_rest and name not in self._pending_start:
@@ -274,31 +237,15 @@ class Manager:
     def is_pending(self, name: str) -> bool:
         return name in self._pending_start or name in self._pending_stop
 
-    def load_unit(self, name: str) -> Unit | None:
-        """The unit, loading its file if needed (without starting it)."""
-        if name not in self._units:
-            self._load(name)
-            self._recompute_edges()
-        return self._units.get(name)
-
     def unit_pids(self, unit: Unit) -> set[int]:
         return self._members(unit, ProcessTable.scan()) if unit.sessions else set()
 
+    def load_unit(self, name: str) -> Unit | None:
+        """The unit, loading its file if needed (without starting it)."""
+        return self._registry.get(name)
+
     def reload_unit_files(self) -> list[str]:
-        """daemon-reload: read every loaded unit's files again; running
-        processes and states are kept, new settings apply from the next start."""
-        warnings: list[str] = []
-        for name, unit in list(self._units.items()):
-            result = load.load_unit(name, search_path=self._options.unit_path)
-            warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
-            if result.spec is None:
-                continue
-            unit.spec = result.spec
-            unit.deps = from_spec.deps(result.spec)
-            if unit.config is not None and result.spec.service is not None:
-                unit.config = from_spec.service_config(result.spec)
-        self._recompute_edges()
-        return warnings
+        return self._registry.reload()
 
     @property
     def enabled_dir(self) -> str:
@@ -313,64 +260,6 @@ class Manager:
         return self._ready_reported
 
     # ---- loading ----------------------------------------------------------------
-    def _enabled_units(self) -> list[str]:
-        try:
-            entries = sorted(os.listdir(self._options.enabled_dir))
-        except OSError:
-            return []
-        return [name for name in entries if "." in name and not name.endswith((".d", ".wants"))]
-
-    def _load_closure(self, roots: Iterable[str]) -> list[str]:
-        queue = list(roots)
-        seen: list[str] = []
-        while queue:
-            name = queue.pop(0)
-            if name in seen:
-                continue
-            seen.append(name)
-            unit = self._units.get(name) or self._load(name)
-            queue.extend(sorted(unit.deps.pulls))
-        self._recompute_edges()
-        return seen
-
-    def _load(self, name: str) -> Unit:
-        result = load.load_unit(name, search_path=self._options.unit_path)
-        for diagnostic in result.diagnostics:
-            level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
-            self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
-        spec = result.spec
-        if spec is None:
-            unit = Unit(name, None, ordering.Deps())
-            if name.endswith(".target"):
-                unit.kind = "target"  # targets are known without files
-            else:
-                unit.load_error = "unit not found or not loadable"
-                self._log.error(f"{name}: {unit.load_error}; not started")
-        else:
-            unit = Unit(name, spec, from_spec.deps(spec))
-            if spec.service is not None and name.endswith(".service"):
-                refusal = from_spec.refusal(spec)
-                if refusal:
-                    unit.load_error = refusal
-                    self._log.error(f"{spec.path}: {name}: {refusal}")
-                else:
-                    unit.config = from_spec.service_config(spec)
-                    unit.state = svc.initial(unit.config)
-            elif name.endswith(".target"):
-                unit.kind = "target"
-            else:
-                unit.kind = "inert"
-                self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
-        self._units[name] = unit
-        return unit
-
-    def _recompute_edges(self) -> None:
-        graph = {name: unit.deps for name, unit in self._units.items()}
-        edges, cycles = ordering.break_cycles(ordering.waits_for(graph, graph), graph)
-        for cycle in cycles:
-            self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
-        self._edges = edges
-
     # ---- jobs -----------------------------------------------------------------------
     def _dispatch(self, now: float) -> None:
         progressed = True
@@ -383,7 +272,7 @@ class Manager:
             unit = self._units[name]
             waiting = [
                 other
-                for other in self._edges.get(name, ())
+                for other in self._registry.edges.get(name, ())
                 if other in self._pending_start or self._units[other].active is Active.ACTIVATING
             ]
             if waiting:
@@ -395,7 +284,7 @@ class Manager:
 
     def _dispatch_stops(self, now: float) -> bool:
         progressed = False
-        reverse = ordering.stop_waits_for(self._edges)
+        reverse = ordering.stop_waits_for(self._registry.edges)
         for name in sorted(self._pending_stop):
             later = [
                 other

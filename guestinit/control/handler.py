@@ -12,8 +12,9 @@ from guestinit import __version__
 from guestinit.control import results as r
 from guestinit.control.protocol import Request, Response, Verb
 from guestinit.control.server import DEFER, Deferred, PeerCred
-from guestinit.manager import Manager, Unit
+from guestinit.manager import Manager
 from guestinit.service import model as svc
+from guestinit.service.registry import Unit
 from guestinit.service.states import Active, Sub, Whom
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)

@@ -14,22 +14,43 @@ The path of a start (each arrow a labelled transition in the code)::
             -> FINAL_SIGTERM -> FINAL_SIGKILL -> DEAD|FAILED -> AUTO_RESTART -> ...
 
 Simplified on purpose: a service's "processes" are what the manager counts
-for it (its cgroup where one exists, else its session and descendants); the
+for it (the sessions its commands started, and their descendants); the
 model only waits for the manager's Empty event in the kill states.
 """
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 
-from guestinit.service.backoff import DOUBLING, StartLimit, restart_delay
+from guestinit.service import _rules as rules
+from guestinit.service.backoff import StartLimit, restart_delay
+from guestinit.service.model_data import (
+    Action,
+    Empty,
+    Event,
+    ExecSucceeded,
+    Exited,
+    Kill,
+    MainPidFound,
+    Note,
+    Notified,
+    ReadPidFile,
+    ReloadJob,
+    RestartJob,
+    ServiceConfig,
+    Spawn,
+    Spawned,
+    SpawnFailed,
+    StartJob,
+    State,
+    Step,
+    StopJob,
+    Timer,
+)
 from guestinit.service.states import (
-    ACTIVE_STATE,
     KILL_STATES,
     Active,
-    KillMode,
     Phase,
-    Restart,
     Result,
     Role,
     ServiceType,
@@ -38,203 +59,37 @@ from guestinit.service.states import (
 )
 
 SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGPIPE, SIGABRT = 1, 2, 9, 15, 13, 6
-# A main process killed by one of these exited "cleanly" (systemd's rule).
-_CLEAN_SIGNALS = frozenset({SIGHUP, SIGINT, SIGTERM, SIGPIPE})
-_CORE_SIGNALS = frozenset({3, 4, 5, 6, 7, 8, 11, 24, 25, 31})
 # No process of the unit should exist in these.
 _AT_REST = frozenset({Sub.DEAD, Sub.FAILED, Sub.AUTO_RESTART})
 
-
-@dataclasses.dataclass(frozen=True)
-class ServiceConfig:
-    """What the model needs from a unit's [Unit] and [Service] sections."""
-
-    type: ServiceType = ServiceType.SIMPLE
-    # Per phase, one flag per command: True when prefixed "-" (failure ignored).
-    commands: Mapping[Phase, tuple[bool, ...]] = dataclasses.field(default_factory=dict)
-    remain_after_exit: bool = False
-    restart: Restart = Restart.NO
-    restart_sec: float = 0.1
-    restart_max_delay: float = 30.0
-    restart_steps: int = DOUBLING
-    restart_prevent: frozenset[int] = frozenset()
-    restart_prevent_signals: frozenset[int] = frozenset()
-    restart_force: frozenset[int] = frozenset()
-    restart_force_signals: frozenset[int] = frozenset()
-    success_exit_status: frozenset[int] = frozenset()
-    success_signals: frozenset[int] = frozenset()
-    timeout_start: float = 90.0
-    timeout_stop: float = 5.0
-    kill_mode: KillMode = KillMode.CONTROL_GROUP
-    kill_signal: int = SIGTERM
-    restart_kill_signal: int = 0  # 0: same as kill_signal
-    final_kill_signal: int = SIGKILL
-    watchdog_signal: int = SIGABRT
-    send_sighup: bool = False
-    send_sigkill: bool = True
-    watchdog_sec: float = 0.0
-    start_limit_interval: float = 10.0
-    start_limit_burst: int = 5
-
-    def has(self, phase: Phase) -> bool:
-        return bool(self.commands.get(phase))
-
-
-@dataclasses.dataclass(frozen=True)
-class State:
-    sub: Sub = Sub.DEAD
-    main_pid: int | None = None
-    control_pid: int | None = None
-    # The command list running now and the position in it.
-    phase: Phase | None = None
-    index: int = 0
-    result: Result = Result.SUCCESS
-    deadline: float | None = None
-    watchdog_deadline: float | None = None
-    watchdog_sec: float = 0.0
-    restarts: int = 0
-    start_limit: StartLimit = dataclasses.field(default_factory=lambda: StartLimit(10.0, 5))
-    since: float = 0.0
-    status_text: str = ""
-    # Last exit of the main process: (code, signal); one of them is None.
-    main_exit: tuple[int | None, int | None] | None = None
-    stop_requested: bool = False
-    start_after_stop: bool = False
-    ready: bool = False
-    reloading: bool = False
-
-    @property
-    def active(self) -> Active:
-        return ACTIVE_STATE[self.sub]
-
-    def next_deadline(self) -> float | None:
-        times = [t for t in (self.deadline, self.watchdog_deadline) if t is not None]
-        return min(times) if times else None
-
-
-# ---- events ------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class StartJob:
-    manual: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class StopJob:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class RestartJob:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class ReloadJob:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Spawned:
-    role: Role
-    pid: int
-
-
-@dataclasses.dataclass(frozen=True)
-class SpawnFailed:
-    role: Role
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class ExecSucceeded:
-    """Type=exec: the main process's execve() returned success."""
-
-    pid: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Exited:
-    pid: int
-    code: int | None  # exit code, or None when killed
-    signal: int | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Notified:
-    """An sd_notify message the manager already checked against NotifyAccess."""
-
-    ready: bool = False
-    reloading: bool = False
-    stopping: bool = False
-    status: str | None = None
-    main_pid: int | None = None
-    watchdog: bool = False
-    watchdog_trigger: bool = False
-    watchdog_usec: int | None = None
-    extend_timeout_usec: int | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class MainPidFound:
-    pid: int | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Empty:
-    """No process of the unit is left."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Timer:
-    pass
-
-
-Event = (
-    StartJob
-    | StopJob
-    | RestartJob
-    | ReloadJob
-    | Spawned
-    | SpawnFailed
-    | ExecSucceeded
-    | Exited
-    | Notified
-    | MainPidFound
-    | Empty
-    | Timer
-)
-
-
-# ---- actions -----------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class Spawn:
-    role: Role
-    phase: Phase
-    index: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Kill:
-    signal: int
-    whom: Whom
-
-
-@dataclasses.dataclass(frozen=True)
-class ReadPidFile:
-    pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Note:
-    """A line for the log: ``warning`` selects the level."""
-
-    text: str
-    warning: bool = False
-
-
-Action = Spawn | Kill | ReadPidFile | Note
-
-Step = tuple[State, list[Action]]
+__all__ = [
+    "Action",
+    "Empty",
+    "Event",
+    "ExecSucceeded",
+    "Exited",
+    "Kill",
+    "MainPidFound",
+    "Note",
+    "Notified",
+    "Phase",
+    "ReadPidFile",
+    "ReloadJob",
+    "RestartJob",
+    "Role",
+    "ServiceConfig",
+    "Spawn",
+    "SpawnFailed",
+    "Spawned",
+    "StartJob",
+    "State",
+    "Step",
+    "StopJob",
+    "Timer",
+    "Whom",
+    "initial",
+    "step",
+]
 
 
 def initial(config: ServiceConfig) -> State:
@@ -342,7 +197,7 @@ def _on_spawned(config: ServiceConfig, state: State, event: Spawned, now: float)
 
 def _on_spawn_failed(config: ServiceConfig, state: State, event: SpawnFailed, now: float) -> Step:
     note = Note(f"cannot start {event.role.value} process: {event.reason}", warning=True)
-    failed = _fail(state, Result.RESOURCES)
+    failed = rules.fail(state, Result.RESOURCES)
     next_state, actions = _after_failure_in(config, failed, now)
     return next_state, [note, *actions]
 
@@ -363,61 +218,61 @@ def _on_exited(config: ServiceConfig, state: State, event: Exited, now: float) -
 
 
 def _main_exited(config: ServiceConfig, state: State, event: Exited, now: float) -> Step:
-    result = _judge_main(config, event)
+    result = rules.judge_main(config, event)
     state = dataclasses.replace(
         state, main_pid=None, main_exit=(event.code, event.signal), watchdog_deadline=None
     )
     if result is not Result.SUCCESS and not state.stop_requested:
-        state = _fail(state, result)
-    note = Note(_describe_exit("main process", event), warning=result is not Result.SUCCESS)
+        state = rules.fail(state, result)
+    note = Note(rules.describe_exit("main process", event), warning=result is not Result.SUCCESS)
     if state.sub is Sub.START:
         if config.type is ServiceType.ONESHOT:
             if result is not Result.SUCCESS:
                 # START -> STOP_SIGTERM: a oneshot command failed.
-                return _with(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
+                return rules.noted(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
             # START -> START (next ExecStart) or START_POST
-            return _with(note, _next_command(config, state, Role.MAIN, now))
+            return rules.noted(note, _next_command(config, state, Role.MAIN, now))
         if config.type in (ServiceType.NOTIFY, ServiceType.NOTIFY_RELOAD, ServiceType.EXEC):
             if result is Result.SUCCESS:
-                state = _fail(state, Result.PROTOCOL)
+                state = rules.fail(state, Result.PROTOCOL)
             # START -> STOP_SIGTERM: died before it was ready.
-            return _with(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
-        return _with(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
+            return rules.noted(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
+        return rules.noted(note, _enter_signal(config, state, Sub.STOP_SIGTERM, now))
     if state.sub in (Sub.RUNNING, Sub.RELOAD):
         if config.remain_after_exit and result is Result.SUCCESS:
             # RUNNING -> EXITED
             exited = dataclasses.replace(state, sub=Sub.EXITED, deadline=None, since=now)
             return exited, [note]
         # RUNNING -> STOP: the stop operation runs even though the process is gone.
-        return _with(note, _enter_stop(config, state, now))
+        return rules.noted(note, _enter_stop(config, state, now))
     if state.sub in KILL_STATES:
         return state, [note]  # Empty decides when to go on
     return state, [note]  # START_PRE/START_POST/STOP: the control process decides
 
 
 def _control_exited(config: ServiceConfig, state: State, event: Exited, now: float) -> Step:
-    ignored = _ignores_failure(config, state.phase, state.index)
+    ignored = rules.ignores_failure(config, state.phase, state.index)
     ok = event.code == 0 or ignored
     state = dataclasses.replace(state, control_pid=None)
     label = f"{state.phase.value if state.phase else 'control'} process"
-    note = Note(_describe_exit(label, event), warning=not ok)
+    note = Note(rules.describe_exit(label, event), warning=not ok)
     if state.sub is Sub.CONDITION and not ok:
         if event.code is not None and 1 <= event.code <= 254:
             # CONDITION -> DEAD: ExecCondition said "skip", which is not a failure.
             skipped = dataclasses.replace(state, stop_requested=True)
-            return _with(note, _settle(config, skipped, now))
-        failed = _fail(state, Result.EXIT_CODE)
-        return _with(note, _enter_signal(config, failed, Sub.STOP_SIGTERM, now))
+            return rules.noted(note, _settle(config, skipped, now))
+        failed = rules.fail(state, Result.EXIT_CODE)
+        return rules.noted(note, _enter_signal(config, failed, Sub.STOP_SIGTERM, now))
     if not ok:
-        failed = _fail(state, Result.SIGNAL if event.signal else Result.EXIT_CODE)
-        return _with(note, _after_failure_in(config, failed, now))
+        failed = rules.fail(state, Result.SIGNAL if event.signal else Result.EXIT_CODE)
+        return rules.noted(note, _after_failure_in(config, failed, now))
     if state.sub is Sub.START and config.type is ServiceType.FORKING:
         # START -> (PID file read) -> START_POST
         waiting = dataclasses.replace(state, phase=None)
         return waiting, [note, ReadPidFile()]
     if state.sub in KILL_STATES:
         return state, [note]
-    return _with(note, _next_command(config, state, Role.CONTROL, now))
+    return rules.noted(note, _next_command(config, state, Role.CONTROL, now))
 
 
 def _on_pid_found(config: ServiceConfig, state: State, event: MainPidFound, now: float) -> Step:
@@ -425,7 +280,7 @@ def _on_pid_found(config: ServiceConfig, state: State, event: MainPidFound, now:
         return state, []
     found = dataclasses.replace(state, main_pid=event.pid)
     note = [] if event.pid else [Note("main PID not known: following the unit's processes")]
-    return _with_all(note, _enter_start_post(config, found, now))
+    return rules.all_noted(note, _enter_start_post(config, found, now))
 
 
 def _on_empty(config: ServiceConfig, state: State, event: Empty, now: float) -> Step:
@@ -461,7 +316,7 @@ def _on_notified(config: ServiceConfig, state: State, event: Notified, now: floa
     if event.watchdog and state.watchdog_sec > 0 and state.sub is Sub.RUNNING:
         state = dataclasses.replace(state, watchdog_deadline=now + state.watchdog_sec)
     if event.watchdog_trigger and state.sub is Sub.RUNNING:
-        return _with_all(actions, _watchdog_fired(config, state, now))
+        return rules.all_noted(actions, _watchdog_fired(config, state, now))
     notify_types = (ServiceType.NOTIFY, ServiceType.NOTIFY_RELOAD)
     if event.reloading and state.sub is Sub.RUNNING and config.type in notify_types:
         # RUNNING -> RELOAD: the service reloads on its own initiative.
@@ -473,7 +328,7 @@ def _on_notified(config: ServiceConfig, state: State, event: Notified, now: floa
     if event.ready:
         if state.sub is Sub.START and config.type in notify_types:
             # START -> START_POST: READY=1
-            return _with_all(actions, _enter_start_post(config, state, now))
+            return rules.all_noted(actions, _enter_start_post(config, state, now))
         if state.sub is Sub.RELOAD and state.phase is None:
             # RELOAD -> RUNNING: READY=1 after RELOADING=1
             back = dataclasses.replace(state, sub=Sub.RUNNING, deadline=None, reloading=False)
@@ -494,31 +349,31 @@ def _on_timer(config: ServiceConfig, state: State, event: Timer, now: float) -> 
         # AUTO_RESTART -> (start again)
         return _on_start(config, state, StartJob(manual=False), now)
     if sub in (Sub.CONDITION, Sub.START_PRE, Sub.START, Sub.START_POST):
-        timed_out = _fail(state, Result.TIMEOUT)
+        timed_out = rules.fail(state, Result.TIMEOUT)
         note = Note(f"start timed out in {sub.value}", warning=True)
         # starting -> STOP_SIGTERM: TimeoutStartSec elapsed.
-        return _with(note, _enter_signal(config, timed_out, Sub.STOP_SIGTERM, now))
+        return rules.noted(note, _enter_signal(config, timed_out, Sub.STOP_SIGTERM, now))
     if sub is Sub.RELOAD:
         # RELOAD -> RUNNING: a reload that hangs does not take the service down.
         back = dataclasses.replace(state, sub=Sub.RUNNING, deadline=None, phase=None)
         return back, [Note("reload timed out", warning=True), *_kill_control(state)]
     if sub is Sub.STOP:
         # STOP -> STOP_SIGTERM
-        return _enter_signal(config, _fail(state, Result.TIMEOUT), Sub.STOP_SIGTERM, now)
+        return _enter_signal(config, rules.fail(state, Result.TIMEOUT), Sub.STOP_SIGTERM, now)
     if sub is Sub.STOP_SIGTERM:
         warn = Note("processes did not exit after the stop signal", warning=True)
         if config.send_sigkill:
             # STOP_SIGTERM -> STOP_SIGKILL
-            return _with(warn, _enter_signal(config, state, Sub.STOP_SIGKILL, now))
-        return _with(warn, _enter_stop_post(config, state, now))
+            return rules.noted(warn, _enter_signal(config, state, Sub.STOP_SIGKILL, now))
+        return rules.noted(warn, _enter_stop_post(config, state, now))
     if sub is Sub.STOP_SIGKILL:
         # STOP_SIGKILL -> STOP_POST: give up waiting, processes may linger.
-        return _with(
+        return rules.noted(
             Note("processes survived SIGKILL", warning=True), _enter_stop_post(config, state, now)
         )
     if sub is Sub.STOP_POST:
         # STOP_POST -> FINAL_SIGTERM
-        return _enter_signal(config, _fail(state, Result.TIMEOUT), Sub.FINAL_SIGTERM, now)
+        return _enter_signal(config, rules.fail(state, Result.TIMEOUT), Sub.FINAL_SIGTERM, now)
     if sub is Sub.FINAL_SIGTERM:
         if config.send_sigkill:
             return _enter_signal(config, state, Sub.FINAL_SIGKILL, now)
@@ -613,7 +468,7 @@ def _enter_signal(config: ServiceConfig, state: State, sub: Sub, now: float) -> 
         signal = config.restart_kill_signal
     else:
         signal = config.kill_signal
-    return state, _kill_actions(config, signal, final)
+    return state, rules.kill_actions(config, signal, final)
 
 
 def _enter_stop_post(config: ServiceConfig, state: State, now: float) -> Step:
@@ -639,7 +494,7 @@ def _settle(config: ServiceConfig, state: State, now: float) -> Step:
     if state.start_after_stop:
         # -> (start again): a restart job or a start queued during the stop.
         return _on_start(config, dataclasses.replace(done, sub=Sub.DEAD), StartJob(), now)
-    if not state.stop_requested and _should_restart(config, state):
+    if not state.stop_requested and rules.should_restart(config, state):
         delay = restart_delay(
             state.restarts, config.restart_sec, config.restart_max_delay, config.restart_steps
         )
@@ -727,94 +582,13 @@ def _after_failure_in(config: ServiceConfig, state: State, now: float) -> Step:
     return state, []
 
 
-def _kill_actions(config: ServiceConfig, signal: int, final: bool) -> list[Action]:
-    mode = config.kill_mode
-    if mode is KillMode.NONE:
-        return []
-    if mode is KillMode.PROCESS or (mode is KillMode.MIXED and not final):
-        targets = [Whom.MAIN, Whom.CONTROL]
-    else:
-        targets = [Whom.ALL]
-    actions: list[Action] = [Kill(signal, whom) for whom in targets]
-    if config.send_sighup and not final:
-        actions.extend(Kill(SIGHUP, whom) for whom in targets)
-    return actions
-
-
 def _kill_control(state: State) -> list[Action]:
     return [Kill(SIGKILL, Whom.CONTROL)] if state.control_pid is not None else []
 
 
 def _watchdog_fired(config: ServiceConfig, state: State, now: float) -> Step:
     note = Note("watchdog timeout: no WATCHDOG=1 in time", warning=True)
-    failed = dataclasses.replace(_fail(state, Result.WATCHDOG), watchdog_deadline=None)
+    failed = dataclasses.replace(rules.fail(state, Result.WATCHDOG), watchdog_deadline=None)
     entered, actions = _enter_signal(config, failed, Sub.STOP_SIGTERM, now)
     # The watchdog's own signal goes to the main process first (SIGABRT: a core).
     return entered, [note, Kill(config.watchdog_signal, Whom.MAIN), *actions]
-
-
-def _judge_main(config: ServiceConfig, event: Exited) -> Result:
-    if event.signal is not None:
-        if event.signal in _CLEAN_SIGNALS or event.signal in config.success_signals:
-            return Result.SUCCESS
-        return Result.CORE_DUMP if event.signal in _CORE_SIGNALS else Result.SIGNAL
-    if event.code == 0 or event.code in config.success_exit_status:
-        return Result.SUCCESS
-    return Result.EXIT_CODE
-
-
-def _should_restart(config: ServiceConfig, state: State) -> bool:
-    if state.result is Result.START_LIMIT:
-        return False
-    code, signal = state.main_exit or (None, None)
-    if (code is not None and code in config.restart_prevent) or (
-        signal is not None and signal in config.restart_prevent_signals
-    ):
-        return False
-    if (code is not None and code in config.restart_force) or (
-        signal is not None and signal in config.restart_force_signals
-    ):
-        return True
-    result = state.result
-    policy = config.restart
-    if policy is Restart.ALWAYS:
-        return True
-    if policy is Restart.ON_SUCCESS:
-        return result is Result.SUCCESS
-    if policy is Restart.ON_FAILURE:
-        return result is not Result.SUCCESS
-    if policy is Restart.ON_ABNORMAL:
-        return result in (Result.SIGNAL, Result.CORE_DUMP, Result.TIMEOUT, Result.WATCHDOG)
-    if policy is Restart.ON_ABORT:
-        return result in (Result.SIGNAL, Result.CORE_DUMP)
-    if policy is Restart.ON_WATCHDOG:
-        return result is Result.WATCHDOG
-    return False
-
-
-def _ignores_failure(config: ServiceConfig, phase: Phase | None, index: int) -> bool:
-    flags = config.commands.get(phase, ()) if phase else ()
-    return index < len(flags) and flags[index]
-
-
-def _fail(state: State, result: Result) -> State:
-    """Record a failure unless an earlier one is already recorded."""
-    if state.result is not Result.SUCCESS:
-        return state
-    return dataclasses.replace(state, result=result)
-
-
-def _describe_exit(what: str, event: Exited) -> str:
-    if event.signal is not None:
-        return f"{what} {event.pid} killed by signal {event.signal}"
-    return f"{what} {event.pid} exited with status {event.code}"
-
-
-def _with(note: Action, step_result: Step) -> Step:
-    state, actions = step_result
-    return state, [note, *actions]
-
-
-def _with_all(notes: Sequence[Action], step_result: Step) -> Step:
-    state, actions = step_result
-    return state, [*notes, *actions]

@@ -1,0 +1,149 @@
+"""The loaded units: reading unit files on demand, what a start pulls in, the
+ordering edges between them, daemon-reload. Side effects: reads unit files
+(through guestinit.unitfile.load) and logs their diagnostics."""
+
+import dataclasses
+import os
+import sys
+from collections.abc import Iterable
+
+from guestinit import _log
+from guestinit.service import from_spec, ordering
+from guestinit.service import model as svc
+from guestinit.service.states import Active
+from guestinit.unitfile import Severity, UnitSpec, load
+
+
+def default_unit_path() -> tuple[str, ...]:
+    """Ours first, then the distribution's, then the units shipped with guestinit
+    (units/ of a checkout, or share/guestinit/units of an installation)."""
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shipped = os.path.join(checkout, "units")
+    if not os.path.isdir(shipped):
+        shipped = os.path.join(sys.prefix, "share", "guestinit", "units")
+    paths = ["/etc/guestinit/units", "/etc/systemd/system", "/lib/systemd/system"]
+    return (*paths, shipped) if os.path.isdir(shipped) else tuple(paths)
+
+
+@dataclasses.dataclass
+class Unit:
+    """One unit's runtime record."""
+
+    name: str
+    spec: UnitSpec | None
+    deps: ordering.Deps
+    config: svc.ServiceConfig | None = None
+    state: svc.State | None = None
+    kind: str = "service"  # "service", "target" or "inert"
+    target_active: bool = False
+    load_error: str | None = None
+    skipped: bool = False  # a condition failed at the last start
+    sessions: set[int] = dataclasses.field(default_factory=set)
+    # The active state last acted upon (feeds nest: a spawn feeds Spawned).
+    reported: Active = Active.INACTIVE
+    last_main_pid: int | None = None
+    environment: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def active(self) -> Active:
+        if self.state is not None:
+            return self.state.active
+        if self.load_error is not None:
+            return Active.FAILED
+        return Active.ACTIVE if self.target_active else Active.INACTIVE
+
+    @property
+    def at_rest(self) -> bool:
+        return self.active in (Active.INACTIVE, Active.FAILED)
+
+
+class Registry:
+    """Every unit loaded so far, by name, and the ordering edges between them."""
+
+    def __init__(self, unit_path: tuple[str, ...], enabled_dir: str, log: _log.Log) -> None:
+        self.unit_path = unit_path
+        self.enabled_dir = enabled_dir
+        self.units: dict[str, Unit] = {}
+        self.edges: dict[str, set[str]] = {}
+        self._log = log
+
+    def enabled_units(self) -> list[str]:
+        try:
+            entries = sorted(os.listdir(self.enabled_dir))
+        except OSError:
+            return []
+        return [name for name in entries if "." in name and not name.endswith((".d", ".wants"))]
+
+    def closure(self, roots: Iterable[str]) -> list[str]:
+        queue = list(roots)
+        seen: list[str] = []
+        while queue:
+            name = queue.pop(0)
+            if name in seen:
+                continue
+            seen.append(name)
+            unit = self.units.get(name) or self.load(name)
+            queue.extend(sorted(unit.deps.pulls))
+        self.recompute_edges()
+        return seen
+
+    def load(self, name: str) -> Unit:
+        result = load.load_unit(name, search_path=self.unit_path)
+        for diagnostic in result.diagnostics:
+            level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
+            self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
+        spec = result.spec
+        if spec is None:
+            unit = Unit(name, None, ordering.Deps())
+            if name.endswith(".target"):
+                unit.kind = "target"  # targets are known without files
+            else:
+                unit.load_error = "unit not found or not loadable"
+                self._log.error(f"{name}: {unit.load_error}; not started")
+        else:
+            unit = Unit(name, spec, from_spec.deps(spec))
+            if spec.service is not None and name.endswith(".service"):
+                refusal = from_spec.refusal(spec)
+                if refusal:
+                    unit.load_error = refusal
+                    self._log.error(f"{spec.path}: {name}: {refusal}")
+                else:
+                    unit.config = from_spec.service_config(spec)
+                    unit.state = svc.initial(unit.config)
+            elif name.endswith(".target"):
+                unit.kind = "target"
+            else:
+                unit.kind = "inert"
+                self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
+        self.units[name] = unit
+        return unit
+
+    def recompute_edges(self) -> None:
+        graph = {name: unit.deps for name, unit in self.units.items()}
+        edges, cycles = ordering.break_cycles(ordering.waits_for(graph, graph), graph)
+        for cycle in cycles:
+            self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
+        self.edges = edges
+
+    def get(self, name: str) -> Unit | None:
+        """The unit, loading its file if needed (without starting it)."""
+        if name not in self.units:
+            self.load(name)
+            self.recompute_edges()
+        return self.units.get(name)
+
+    def reload(self) -> list[str]:
+        """daemon-reload: read every loaded unit's files again; running
+        processes and states are kept, new settings apply from the next start."""
+        warnings: list[str] = []
+        for name, unit in list(self.units.items()):
+            result = load.load_unit(name, search_path=self.unit_path)
+            warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
+            if result.spec is None:
+                continue
+            unit.spec = result.spec
+            unit.deps = from_spec.deps(result.spec)
+            if unit.config is not None and result.spec.service is not None:
+                unit.config = from_spec.service_config(result.spec)
+        self.recompute_edges()
+        return warnings
