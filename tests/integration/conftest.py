@@ -4,6 +4,7 @@
 Everything started here is ended here, by pid, even when a test fails.
 """
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,20 @@ class InitFactory:
         self._runs.append(run)
         run.start()
         return run
+
+    def tool(
+        self,
+        tool: str,
+        which: str,
+        *args: str,
+        pid1: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> InitRun:
+        """``tool`` (tini, dumb-init) run as the real Debian binary (``which``
+        "real") or as guestinit through a link of that name ("ours")."""
+        if which == "real":
+            return self(*args, executable=shutil.which(tool), pid1=pid1, env=env)
+        return self(*args, name=tool, pid1=pid1, env=env)
 
 
 @pytest.fixture

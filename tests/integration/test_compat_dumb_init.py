@@ -16,16 +16,8 @@ pytestmark = pytest.mark.skipif(
 IMPLEMENTATIONS = ["real", "ours"]
 
 
-def _run(
-    init: InitFactory,
-    which: str,
-    *args: str,
-    pid1: bool = True,
-    env: dict[str, str] | None = None,
-) -> InitRun:
-    if which == "real":
-        return init(*args, executable=shutil.which("dumb-init"), pid1=pid1, env=env)
-    return init(*args, name="dumb-init", pid1=pid1, env=env)
+def _run(init: InitFactory, which: str, *args: str, **options: object) -> InitRun:
+    return init.tool("dumb-init", which, *args, **options)  # type: ignore[arg-type]
 
 
 def _named(run: InitRun) -> str:

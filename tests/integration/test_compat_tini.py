@@ -15,16 +15,8 @@ pytestmark = pytest.mark.skipif(not shutil.which("tini"), reason="Debian's tini 
 IMPLEMENTATIONS = ["real", "ours"]
 
 
-def _run(
-    init: InitFactory,
-    which: str,
-    *args: str,
-    pid1: bool = True,
-    env: dict[str, str] | None = None,
-) -> InitRun:
-    if which == "real":
-        return init(*args, executable=shutil.which("tini"), pid1=pid1, env=env)
-    return init(*args, name="tini", pid1=pid1, env=env)
+def _run(init: InitFactory, which: str, *args: str, **options: object) -> InitRun:
+    return init.tool("tini", which, *args, **options)  # type: ignore[arg-type]
 
 
 def _outcome(init: InitFactory, which: str, *args: str, pid1: bool = True) -> tuple[int, str]:
