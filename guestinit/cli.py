@@ -45,6 +45,14 @@ options:
   --control-socket PATH   where `guestinit ctl` connects (default
                           /run/guestinit/control.sock; GUESTINIT_CONTROL_SOCKET)
   --control-group GROUP   members of GROUP may use the control socket (default: root only)
+  --log-format FMT        service lines on stdout: prefixed (UNIT[PID]: line, default),
+                          plain, json, or a template with {unit} {pid} {time} {message}
+  --log-dir DIR           also keep DIR/UNIT.log per unit, rotated by size
+  --log-max-size SIZE     rotate a unit's log file past SIZE (default 10M)
+  --log-files N           rotated files kept per unit (default 5)
+  --syslog-socket PATH    the built-in syslog's socket when no syslog daemon is started
+                          (default /dev/log as PID 1, none otherwise; "none" turns it off)
+  --syslog-min-severity L drop syslog messages less severe than L (default debug)
   -v, --verbose           more messages (repeatable: info, debug, trace)
   -q, --quiet             errors only
   -V, --version           print the version and exit
@@ -70,6 +78,12 @@ _LONG = {
     "no-wait": "--no-wait",
     "control-socket=": "--control-socket",
     "control-group=": "--control-group",
+    "log-format=": "--log-format",
+    "log-dir=": "--log-dir",
+    "log-max-size=": "--log-max-size",
+    "log-files=": "--log-files",
+    "syslog-socket=": "--syslog-socket",
+    "syslog-min-severity=": "--syslog-min-severity",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -167,11 +181,16 @@ def _build(
             control["socket"] = value
         elif option == "--control-group":
             control["group"] = value
+        elif option in _LOG_OPTIONS:
+            control[_LOG_OPTIONS[option]] = value
     if not unit_path and env.get("GUESTINIT_UNIT_PATH"):
         unit_path = [p for p in env["GUESTINIT_UNIT_PATH"].split(":") if p]
     units = _units_in_use(start, command)
     if units:
-        kwargs["services_factory"] = _manager_factory(unit_path, start, exit_on, control)
+        log_options = _log_options(control)  # bad values are usage errors, found now
+        kwargs["services_factory"] = _manager_factory(
+            unit_path, start, exit_on, control, log_options
+        )
     elif not command:
         raise _argv.UsageError("no command given and no units to run")
     log = _log.Log(min(level, _log.TRACE))
@@ -186,6 +205,55 @@ def _build(
 
 ENABLED_DIR = "/etc/guestinit/units"
 
+_LOG_OPTIONS = {
+    "--log-format": "log_format",
+    "--log-dir": "log_dir",
+    "--log-max-size": "log_max_bytes",
+    "--log-files": "log_keep",
+    "--syslog-socket": "syslog_socket",
+    "--syslog-min-severity": "syslog_min_severity",
+}
+_SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+
+
+def _log_options(values: dict[str, str]) -> dict[str, object]:
+    """The --log-* and --syslog-* values for ManagerOptions, checked."""
+    from guestinit.logs.format import check_template
+
+    options: dict[str, object] = {}
+    if "log_format" in values:
+        problem = check_template(values["log_format"])
+        if problem:
+            raise ValueError(problem)
+        options["log_format"] = values["log_format"]
+    if "log_dir" in values:
+        options["log_dir"] = values["log_dir"]
+    if "log_max_bytes" in values:
+        options["log_max_bytes"] = _size(values["log_max_bytes"])
+    if "log_keep" in values:
+        options["log_keep"] = exit_code(values["log_keep"])
+    socket = values.get("syslog_socket", "/dev/log" if os.getpid() == 1 else "none")
+    options["syslog_socket"] = None if socket == "none" else socket
+    if "syslog_min_severity" in values:
+        level = values["syslog_min_severity"].lower()
+        if level.isdigit() and int(level) < 8:
+            options["syslog_min_severity"] = int(level)
+        elif level in _SEVERITIES:
+            options["syslog_min_severity"] = _SEVERITIES.index(level)
+        else:
+            raise ValueError(f"--syslog-min-severity takes one of {', '.join(_SEVERITIES)}")
+    return options
+
+
+def _size(text: str) -> int:
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+    number, suffix = text[:-1], text[-1:].upper()
+    if suffix.isdigit():
+        number, suffix = text, ""
+    if not number.isdigit() or suffix not in units:
+        raise ValueError(f"--log-max-size takes a size like 10M, got {text!r}")
+    return int(number) * units[suffix]
+
 
 def _units_in_use(start: list[str], command: list[str]) -> bool:
     """Units run when asked for, or when some are enabled (one cheap listdir:
@@ -199,7 +267,11 @@ def _units_in_use(start: list[str], command: list[str]) -> bool:
 
 
 def _manager_factory(
-    unit_path: list[str], start: list[str], exit_on: list[str], control: dict[str, str]
+    unit_path: list[str],
+    start: list[str],
+    exit_on: list[str],
+    control: dict[str, str],
+    log_options: dict[str, object],
 ) -> "ServicesFactory":
     def build(log: _log.Log, signals: "SignalSource") -> "Services":
         from guestinit.manager import Manager, ManagerOptions
@@ -211,6 +283,7 @@ def _manager_factory(
             exit_on=tuple(exit_on),
             control_socket=control.get("socket", "/run/guestinit/control.sock"),
             control_group=control.get("group"),
+            **log_options,  # type: ignore[arg-type]  # checked by _log_options
         )
         return Manager(options, log, signals)
 

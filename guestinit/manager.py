@@ -9,11 +9,13 @@ are accepted as inert so dependencies on them hold, with one note each.
 """
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable
 
 from guestinit import _log
+from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
 from guestinit.service import conditions, executor, ordering
@@ -58,6 +60,13 @@ class ManagerOptions:
     runtime_dir: str = "/run/guestinit"
     control_socket: str | None = "/run/guestinit/control.sock"
     control_group: str | None = None
+    log_format: str = "prefixed"
+    log_dir: str | None = None
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_keep: int = 5
+    # The built-in syslog's socket (None: no built-in syslog) and its filter.
+    syslog_socket: str | None = "/dev/log"
+    syslog_min_severity: int = 7
 
 
 class Manager:
@@ -82,6 +91,9 @@ class Manager:
         self._exit_requested = False
         notify_path = os.path.join(options.runtime_dir, "notify.sock")
         self._notify = NotifySocket(notify_path)
+        self._logs = LogRouter(
+            log, options.log_format, options.log_dir, options.log_max_bytes, options.log_keep
+        )
         self._control = self._open_control(options)
 
     def _open_control(
@@ -118,18 +130,20 @@ class Manager:
     def readers(self) -> dict[int, Callable[[], None]]:
         readers: dict[int, Callable[[], None]] = {self._notify.fileno(): self._on_notify}
         for fd in self._error_fds:
-            readers[fd] = lambda fd=fd: self._on_spawn_report(fd)  # type: ignore[misc]
+            readers[fd] = functools.partial(self._on_spawn_report, fd)
+        readers.update(self._logs.readers())
         if self._control is not None:
             server = self._control[0]
             for fd in server.fds():
-                readers[fd] = lambda fd=fd: server.handle(fd)  # type: ignore[misc]
+                readers[fd] = functools.partial(server.handle, fd)
         return readers
 
     def writers(self) -> dict[int, Callable[[], None]]:
-        if self._control is None:
-            return {}
-        server = self._control[0]
-        return {fd: (lambda fd=fd: server.handle(fd)) for fd in server.write_fds()}  # type: ignore[misc]
+        writers = self._logs.writers()
+        if self._control is not None:
+            server = self._control[0]
+            writers.update({fd: functools.partial(server.handle, fd) for fd in server.write_fds()})
+        return writers
 
     def next_deadline(self) -> float | None:
         due = [
@@ -141,6 +155,9 @@ class Manager:
             due.append(time.monotonic() + _EMPTY_POLL)
         if self._pending_start or self._pending_stop:
             due.append(time.monotonic() + _EMPTY_POLL)
+        partial = self._logs.next_deadline()
+        if partial is not None:
+            due.append(partial)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -151,6 +168,7 @@ class Manager:
         self._check_empty(now)
         self._dispatch(now)
         self._report_progress()
+        self._logs.tick(now)
         if self._control is not None:
             self._control[1].check()
 
@@ -171,6 +189,9 @@ class Manager:
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
+        syslog = self._options.syslog_socket
+        if syslog and not any(_is_syslog_daemon(self._units[name]) for name in self._boot):
+            self._logs.open_syslog(syslog, self._options.syslog_min_severity)
         self._dispatch(now)
         self._report_progress()
 
@@ -191,6 +212,7 @@ class Manager:
         return events
 
     def close(self) -> None:
+        self._logs.close()
         self._notify.close()
         if self._control is not None:
             self._control[0].close()
@@ -389,18 +411,24 @@ class Manager:
         if main_pid is not None:
             # Control processes see $MAINPID (ExecReload=/bin/kill -HUP $MAINPID).
             environment = {**environment, "MAINPID": str(main_pid)}
+        read_fd, write_fd = self._logs.new_pipe()
         try:
-            ctx = executor.exec_context(unit.spec, command, environment, self._notify.path)
+            ctx = executor.exec_context(
+                unit.spec, command, environment, self._notify.path, stdout_fd=write_fd
+            )
             handle = executor.spawn(ctx, self._signals.restore_in_child)
         except (SetupFailed, OSError, ValueError) as error:
+            os.close(read_fd)
+            os.close(write_fd)
             self._feed(unit, svc.SpawnFailed(action.role, str(error)), now)
             return
+        os.close(write_fd)
+        self._logs.attach(read_fd, _log_name(unit), handle.pid)
         self._pids[handle.pid] = (unit.name, action.role)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)
-        self._log.debug(
-            f"{unit.name}: {action.phase.value} started as {handle.pid}: {' '.join(ctx.argv)}"
-        )
+        argv = " ".join(ctx.argv)
+        self._log.debug(f"{unit.name}: {action.phase.value} started as {handle.pid}: {argv}")
         self._feed(unit, svc.Spawned(action.role, handle.pid), now)
 
     def _on_spawn_report(self, fd: int) -> None:
@@ -589,3 +617,21 @@ class Manager:
         if self._stopping_all and not self._stopped_reported and not self._pending_stop and stopped:
             self._stopped_reported = True
             self._events.append(init_model.UnitsStopped())
+
+
+_SYSLOG_DAEMONS = frozenset({"rsyslog.service", "syslog-ng.service", "syslog.service"})
+
+
+def _is_syslog_daemon(unit: Unit) -> bool:
+    """A unit that will own /dev/log itself (so the built-in syslog stays off)."""
+    aliases = set(unit.spec.install.alias) if unit.spec is not None else set()
+    return unit.name in _SYSLOG_DAEMONS or "syslog.service" in aliases
+
+
+def _log_name(unit: Unit) -> str:
+    """The prefix of the unit's log lines: SyslogIdentifier=, else the name
+    without ".service" ("ssh[123]: Server listening on ...")."""
+    service = unit.spec.service if unit.spec else None
+    if service is not None and service.syslog_identifier:
+        return service.syslog_identifier
+    return unit.name.removesuffix(".service")

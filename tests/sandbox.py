@@ -42,9 +42,16 @@ class Sandbox:
         return "\n".join(lines)
 
     def start(
-        self, *args: str, unit_path: bool = True, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        unit_path: bool = True,
+        env: dict[str, str] | None = None,
+        syslog: str | None = None,
     ) -> InitRun:
+        """guestinit with ``args``. Its built-in syslog listens at ``syslog``,
+        by default a socket in the sandbox: never the machine's /dev/log."""
         paths = ["--unit-path", str(self.units)] if unit_path else []
+        paths += ["--syslog-socket", syslog or str(self.root / "dev-log")]
         run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()

@@ -58,6 +58,7 @@ echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
         mount --bind "$1/crontab" /etc/crontab && mount --bind "$1/cron.d" /etc/cron.d
         exec "$0/.venv/bin/python" -m guestinit -vv --unit-path "$1" \
             --unit-path /lib/systemd/system --start cron.service --start demo-api.service \
+            --syslog-socket /run/guestinit/log \
             -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
 LAUNCHER=$!

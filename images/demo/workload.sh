@@ -11,5 +11,6 @@ echo "main: left 5 orphans; PID 1 will reap them"
 sh -c 'trap "echo worker: SIGTERM, cleaning up for 1s; sleep 1; echo worker: clean; exit 0" TERM; while :; do sleep 0.1; done' &
 trap 'echo "main: got SIGUSR1 (forwarded by PID 1)"' USR1
 trap 'echo "main: got SIGTERM, exiting with 3"; exit 3' TERM
+logger -u /run/guestinit/log -t demo-logger "hello through guestinit's built-in syslog" || true
 echo "main: ready"
 while :; do sleep 0.1; done

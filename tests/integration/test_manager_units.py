@@ -28,7 +28,8 @@ Restart=always
     run = sandbox.start("-v", "--start", "crash.service", "--no-wait", "--", "sleep", "3")
     assert run.wait(timeout=30) == 0
     err = run.stderr.decode()
-    assert run.stdout.decode().count("crash") == 4
+    assert run.stdout.decode().count("crash: crash") == 0  # prefixed with the pid
+    assert len([line for line in run.stdout.decode().splitlines() if line.endswith(": crash")]) == 4
     for delay in ("0.1s", "0.2s", "0.4s"):
         assert f"scheduling restart in {delay}" in err
     assert "start request repeated too quickly" in err

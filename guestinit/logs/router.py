@@ -1,0 +1,218 @@
+"""Service output and syslog messages -> guestinit's stdout (and files).
+
+Each service process writes into a pipe of its own; the loop reads the pipes
+(non-blocking, at most ``READ_CHUNK`` per pipe per turn, so a flood cannot
+starve signal handling), splits lines, prefixes them with the unit's name and
+the process's pid, and hands them to the stdout sink. With ``log_dir`` every
+unit also gets ``DIR/UNIT.log`` with size-based rotation. The built-in
+syslog socket (when no syslog daemon runs) feeds the same stream.
+"""
+
+import datetime
+import functools
+import os
+import socket
+import time
+from collections.abc import Callable
+
+from guestinit import _log
+from guestinit.logs.format import LineFormat
+from guestinit.logs.lines import LineSplitter
+from guestinit.logs.sink import RotatingFile, StdoutSink
+from guestinit.logs.syslog_parse import parse_syslog
+
+READ_CHUNK = 64 * 1024
+# A partial line is written out after this long without its newline.
+PARTIAL_DELAY = 0.1
+
+
+class _Pipe:
+    __slots__ = ("name", "pid", "splitter")
+
+    def __init__(self, name: str, pid: int) -> None:
+        self.name = name
+        self.pid = pid
+        self.splitter = LineSplitter()
+
+
+class LogRouter:
+    def __init__(
+        self,
+        log: _log.Log,
+        line_format: str = "prefixed",
+        log_dir: str | None = None,
+        max_bytes: int = 10 * 1024 * 1024,
+        keep: int = 5,
+    ) -> None:
+        self._log = log
+        self._format = LineFormat(line_format)
+        self._sink = StdoutSink()
+        self._pipes: dict[int, _Pipe] = {}
+        self._log_dir = log_dir
+        self._max_bytes = max_bytes
+        self._keep = keep
+        self._files: dict[str, RotatingFile] = {}
+        self._syslog: socket.socket | None = None
+        self._syslog_path: str | None = None
+        self._min_severity = 7
+
+    # ---- service pipes ---------------------------------------------------------------
+    def new_pipe(self) -> tuple[int, int]:
+        """(read end, write end) for one process's stdout and stderr."""
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        os.set_blocking(read_fd, False)
+        return read_fd, write_fd
+
+    def attach(self, read_fd: int, name: str, pid: int) -> None:
+        """Start reading ``read_fd`` for process ``pid`` of unit ``name``."""
+        self._pipes[read_fd] = _Pipe(name, pid)
+
+    def readers(self) -> dict[int, Callable[[], None]]:
+        readers: dict[int, Callable[[], None]] = {
+            fd: functools.partial(self._read_pipe, fd) for fd in self._pipes
+        }
+        if self._syslog is not None:
+            readers[self._syslog.fileno()] = self._read_syslog
+        return readers
+
+    def writers(self) -> dict[int, Callable[[], None]]:
+        return {self._sink.fileno(): self._sink.flush} if self._sink.pending() else {}
+
+    def next_deadline(self) -> float | None:
+        times = [p.splitter.partial_since for p in self._pipes.values() if p.splitter.partial_since]
+        return min(times) + PARTIAL_DELAY if times else None
+
+    def tick(self, now: float) -> None:
+        for pipe in self._pipes.values():
+            since = pipe.splitter.partial_since
+            if since is not None and now - since >= PARTIAL_DELAY:
+                for line in pipe.splitter.flush():
+                    self.emit(pipe.name, pipe.pid, line)
+
+    def _read_pipe(self, fd: int) -> None:
+        pipe = self._pipes[fd]
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            for line in pipe.splitter.flush():
+                self.emit(pipe.name, pipe.pid, line)
+            del self._pipes[fd]
+            os.close(fd)
+            return
+
+        for line in pipe.splitter.feed(data, time.monotonic()):
+            self.emit(pipe.name, pipe.pid, line)
+
+    # ---- the built-in syslog ------------------------------------------------------------
+    def open_syslog(self, path: str, min_severity: int) -> bool:
+        """Own ``path`` (/dev/log) unless something else does; True when opened."""
+        if _socket_alive(path):
+            self._log.info(f"{path} is served by someone else: not starting the built-in syslog")
+            return False
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            if os.path.exists(path) and _is_socket(path):
+                os.unlink(path)
+            listener.bind(path)
+            os.chmod(path, 0o666)  # every user may log, as with any syslog daemon
+        except OSError as error:
+            listener.close()
+            self._log.warning(f"built-in syslog: cannot bind {path}: {error.strerror}")
+            return False
+        listener.setblocking(False)
+        self._syslog, self._syslog_path, self._min_severity = listener, path, min_severity
+        return True
+
+    def _read_syslog(self) -> None:
+        assert self._syslog is not None
+        now = datetime.datetime.now(datetime.UTC).astimezone()
+        for _ in range(256):  # bounded: other descriptors get their turn too
+            try:
+                datagram = self._syslog.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            message = parse_syslog(datagram, now)
+            if int(message.severity) > self._min_severity:
+                continue
+            name = message.ident or "syslog"
+            self.emit(
+                name,
+                message.pid,
+                message.text.encode("utf-8", "replace"),
+                priority=int(message.facility) * 8 + int(message.severity),
+                unit_file=False,
+            )
+
+    # ---- output ------------------------------------------------------------------------
+    def emit(
+        self,
+        name: str,
+        pid: int | None,
+        line: bytes,
+        priority: int | None = None,
+        unit_file: bool = True,
+    ) -> None:
+        text = line.decode("utf-8", "replace")
+        rendered = self._format.render(name, pid, text, priority=priority)
+        self._sink.write(rendered)
+        if self._log_dir and unit_file:
+            self._file(name).write(rendered)
+
+    def _file(self, name: str) -> RotatingFile:
+        handle = self._files.get(name)
+        if handle is None:
+            assert self._log_dir is not None
+            os.makedirs(self._log_dir, exist_ok=True)
+            handle = RotatingFile(
+                os.path.join(self._log_dir, f"{name}.log"), self._max_bytes, self._keep
+            )
+            self._files[name] = handle
+        return handle
+
+    def close(self) -> None:
+        """Read what the pipes still hold, write everything out, close."""
+        for fd in list(self._pipes):
+            for _ in range(64):
+                if fd not in self._pipes:
+                    break
+                self._read_pipe(fd)
+        for fd, pipe in list(self._pipes.items()):
+            for line in pipe.splitter.flush():
+                self.emit(pipe.name, pipe.pid, line)
+            os.close(fd)
+        self._pipes.clear()
+        self._sink.flush()
+        self._sink.close()
+        for handle in self._files.values():
+            handle.close()
+        if self._syslog is not None:
+            self._syslog.close()
+            if self._syslog_path and _is_socket(self._syslog_path):
+                os.unlink(self._syslog_path)
+
+
+def _is_socket(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _socket_alive(path: str) -> bool:
+    """Does a datagram socket at ``path`` have a reader (a live syslog daemon)?"""
+    if not _is_socket(path):
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
