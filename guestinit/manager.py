@@ -18,8 +18,9 @@ from guestinit import _log
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, ordering
+from guestinit.service import conditions, executor, health, ordering
 from guestinit.service import model as svc
+from guestinit.service.health_run import start_check
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
@@ -82,6 +83,7 @@ class Manager:
         self._pending_start: list[str] = []
         self._pending_stop: set[str] = set()
         self._pids: dict[int, tuple[str, Role]] = {}
+        self._health_pids: dict[int, str] = {}
         self._error_fds: dict[int, tuple[str, int, Role]] = {}
         self._boot: set[str] = set()
         self._events: list[init_model.Event] = []
@@ -158,6 +160,9 @@ class Manager:
         partial = self._logs.next_deadline()
         if partial is not None:
             due.append(partial)
+        for unit in self._units.values():
+            if unit.health_state is not None:
+                due.append(unit.health_deadline or unit.health_state.next_check)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -169,10 +174,15 @@ class Manager:
         self._dispatch(now)
         self._report_progress()
         self._logs.tick(now)
+        self._health_tick(now)
         if self._control is not None:
             self._control[1].check()
 
     def claim(self, pid: int, status: int, now: float) -> bool:
+        checked = self._health_pids.pop(pid, None)
+        if checked is not None:
+            self._health_result(self._units[checked], pid, status, now)
+            return True
         owner = self._pids.pop(pid, None)
         if owner is None:
             return False
@@ -554,9 +564,46 @@ class Manager:
         if m.main_pid is not None:
             self._pids.setdefault(m.main_pid, (unit.name, Role.MAIN))
 
+    # ---- health checks ----------------------------------------------------------
+    def _health_tick(self, now: float) -> None:
+        for unit in self._units.values():
+            state, config = unit.health_state, unit.health
+            if state is None or config is None:
+                continue
+            if unit.health_pid is not None:
+                if unit.health_deadline is not None and now >= unit.health_deadline:
+                    executor.kill(unit.health_pid, 9)  # the timeout: its exit says "failed"
+                    unit.health_deadline = None
+                continue
+            if now >= state.next_check:
+                try:
+                    pid = start_check(config, self._signals.restore_in_child, unit.environment)
+                except OSError as error:
+                    self._log.warning(f"{unit.name}: cannot run its health check: {error}")
+                    unit.health_state = health.record(config, state, False, now)[0]
+                    continue
+                unit.health_pid, unit.health_deadline = pid, now + config.timeout
+                self._health_pids[pid] = unit.name
+
+    def _health_result(self, unit: Unit, pid: int, status: int, now: float) -> None:
+        unit.health_pid = unit.health_deadline = None
+        if unit.health is None or unit.health_state is None:
+            return
+        ok = os.waitstatus_to_exitcode(status) == 0
+        unit.health_state, turned = health.record(unit.health, unit.health_state, ok, now)
+        if not ok:
+            failures = unit.health_state.failures
+            self._log.info(f"{unit.name}: health check failed ({failures}/{unit.health.retries})")
+        if turned and unit.state is not None:
+            self._log.warning(f"{unit.name}: unhealthy after {unit.health.retries} failed checks")
+            self._feed(unit, svc.Notified(watchdog_trigger=True), now)
+
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
         self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
+        if unit.health is not None:
+            # Checks run while the unit is active, from a fresh start period.
+            unit.health_state = health.begin(unit.health, now) if after is Active.ACTIVE else None
         if after is Active.ACTIVE and before is not Active.RELOADING:
             self._log.info(f"{unit.name}: started")
         if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:

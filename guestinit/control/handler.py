@@ -316,7 +316,12 @@ class ControlHandler:
         return r.ChangesResult(changes=changes, missing=missing)
 
     def _health(self, request: Request) -> r.HealthResult:
-        failed = sorted(n for n, u in self._manager.units.items() if u.active is Active.FAILED)
+        failed = sorted(
+            f"{name} (unhealthy)" if unit.active is not Active.FAILED else name
+            for name, unit in self._manager.units.items()
+            if unit.active is Active.FAILED
+            or (unit.health_state is not None and unit.health_state.healthy is False)
+        )
         if self._manager.stopping:
             state = "stopping"
         elif not self._manager.booted:

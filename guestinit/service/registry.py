@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from guestinit import _log
 from guestinit.service import from_spec, ordering
 from guestinit.service import model as svc
+from guestinit.service.health import HealthConfig, HealthState, parse_health
 from guestinit.service.states import Active
 from guestinit.unitfile import Severity, UnitSpec, load
 
@@ -42,6 +43,11 @@ class Unit:
     # The active state last acted upon (feeds nest: a spawn feeds Spawned).
     reported: Active = Active.INACTIVE
     last_main_pid: int | None = None
+    # X-HealthCheck=: the configuration, where the checks stand, the running one.
+    health: "HealthConfig | None" = None
+    health_state: "HealthState | None" = None
+    health_pid: int | None = None
+    health_deadline: float | None = None
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -110,6 +116,9 @@ class Registry:
                 else:
                     unit.config = from_spec.service_config(spec)
                     unit.state = svc.initial(unit.config)
+                    unit.health, problems = parse_health(spec)
+                    for problem in problems:
+                        self._log.warning(problem)
             elif name.endswith(".target"):
                 unit.kind = "target"
             else:
