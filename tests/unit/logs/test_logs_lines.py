@@ -30,9 +30,10 @@ def test_joined_output_is_preserved(chunks: list[bytes]) -> None:
     for chunk in chunks:
         lines += splitter.feed(chunk, 0.0)
     lines += splitter.flush()
-    expected = [line.rstrip(b"\r") for line in b"".join(chunks).split(b"\n")]
-    if expected and expected[-1] == b"":
-        expected.pop()
+    raw = b"".join(chunks).split(b"\n")
+    if raw[-1] == b"":
+        raw.pop()  # the text ended with a newline: no partial line is left
+    expected = [line.rstrip(b"\r") for line in raw]
     assert lines == expected
 
 
