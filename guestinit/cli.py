@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit.control import client
 
         return client.main(argv[2:])
+    if name == "systemctl":
+        from guestinit.control import systemctl
+
+        return systemctl.main(argv[1:])
     if name == "tini":
         from guestinit.compat import tini
 

@@ -195,6 +195,7 @@ class Manager:
         return True
 
     def start(self, now: float) -> None:
+        _announce_systemctl_shim(self._log)
         roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")
@@ -355,9 +356,11 @@ class Manager:
                 self._pending_stop.add(conflict)
         if unit.kind != "service" or unit.spec is None:
             unit.target_active = unit.load_error is None
+            unit.start_failed = unit.load_error is not None
             return
         if unit.state is None:
-            return  # refused at load time
+            unit.start_failed = True  # refused at load time
+            return
         holds, notes = conditions.evaluate(unit.spec.conditions)
         for note in notes:
             self._log.info(f"{unit.name}: {note}")
@@ -368,7 +371,7 @@ class Manager:
         asserted, notes = conditions.evaluate(unit.spec.asserts)
         if not asserted:
             self._log.error(f"{unit.name}: assertion failed: {'; '.join(notes)}")
-            unit.load_error = "assertion failed"
+            unit.load_error, unit.start_failed = "assertion failed", True
             return
         unit.skipped = False
         try:
@@ -378,9 +381,9 @@ class Manager:
             }
         except (executor.EnvironmentFileMissing, OSError) as error:
             self._log.error(f"{unit.name}: {error}")
-            unit.load_error = str(error)
+            unit.load_error, unit.start_failed = str(error), True
             return
-        unit.load_error = None
+        unit.load_error, unit.start_failed = None, False
         self._feed(unit, svc.StartJob(), now)
 
     # ---- events into the model, actions out ---------------------------------------------
@@ -682,3 +685,26 @@ def _log_name(unit: Unit) -> str:
     if service is not None and service.syslog_identifier:
         return service.syslog_identifier
     return unit.name.removesuffix(".service")
+
+
+def _announce_systemctl_shim(log: _log.Log) -> None:
+    """As PID 1 with our systemctl shim on PATH, make /run/systemd/system, the
+    directory through which Debian's scripts (rsyslog-rotate, invoke-rc.d)
+    decide to call systemctl. Without the shim it would send them to a
+    systemctl that cannot work, so then it is left alone."""
+    import shutil
+    import sys
+
+    if os.getpid() != 1 or os.path.exists("/run/systemd/system"):
+        return
+    found = shutil.which("systemctl")
+    ours = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if found is None or os.path.realpath(found) != ours:
+        return
+    try:
+        os.makedirs("/run/systemd/system", exist_ok=True)
+        log.info(
+            "systemctl is guestinit's shim: made /run/systemd/system for the scripts that check it"
+        )
+    except OSError as error:
+        log.warning(f"cannot make /run/systemd/system: {error.strerror}")

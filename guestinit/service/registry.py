@@ -38,6 +38,10 @@ class Unit:
     kind: str = "service"  # "service", "target" or "inert"
     target_active: bool = False
     load_error: str | None = None
+    # A start was refused before any process ran (not found, refused type,
+    # assertion, environment file): failed, as systemd shows it. A unit that
+    # was only looked at (ctl is-active ghost) stays inactive.
+    start_failed: bool = False
     skipped: bool = False  # a condition failed at the last start
     sessions: set[int] = dataclasses.field(default_factory=set)
     # The active state last acted upon (feeds nest: a spawn feeds Spawned).
@@ -52,10 +56,10 @@ class Unit:
 
     @property
     def active(self) -> Active:
+        if self.start_failed:
+            return Active.FAILED  # a start was asked for and could not happen
         if self.state is not None:
             return self.state.active
-        if self.load_error is not None:
-            return Active.FAILED
         return Active.ACTIVE if self.target_active else Active.INACTIVE
 
     @property
