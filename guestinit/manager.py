@@ -544,8 +544,12 @@ class Manager:
         control = {unit.state.control_pid} if unit.state.control_pid else set()
         members = self._members(unit, table or ProcessTable.scan()) if access == "all" else set()
         if not sender_allowed(access, message.pid, unit.state.main_pid, control, members):
-            self._log.warning(
-                f"{unit.name}: notification from {message.pid} refused (NotifyAccess={access})"
+            # NotifyAccess=none (the default of non-notify types) ignores
+            # quietly: sshd says READY=1 under any Type=.
+            level = _log.DEBUG if access == "none" else _log.WARNING
+            self._log.emit(
+                level,
+                f"{unit.name}: notification from {message.pid} refused (NotifyAccess={access})",
             )
             return
         m = message.message

@@ -48,6 +48,23 @@ ExecStart=/usr/bin/python3 $REPO/images/demo/api.py
 UNIT
 : > "$UNITS/crontab"          # cron runs with an empty crontab: the demo must
 mkdir -p "$UNITS/cron.d"      # not run this machine's own cron jobs
+# sshd with a configuration of its own (bound over /etc/ssh in the namespace):
+# a free loopback port, our client key, host keys made by the unit itself.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$UNITS/etc-ssh"
+cp /etc/ssh/moduli "$UNITS/etc-ssh/" 2>/dev/null || true
+ssh-keygen -q -t ed25519 -N '' -f "$UNITS/client_key"
+cp "$UNITS/client_key.pub" "$UNITS/authorized_keys"
+cat > "$UNITS/etc-ssh/sshd_config" <<SSHD
+Port $PORT
+ListenAddress 127.0.0.1
+AuthorizedKeysFile $UNITS/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SSHD
 echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
 (
     # This subshell moves itself into the cgroups, then becomes the namespace.
@@ -56,8 +73,10 @@ echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
         hostname guestinit-demo
         mount --make-rprivate / && mount -t tmpfs tmpfs /run
         mount --bind "$1/crontab" /etc/crontab && mount --bind "$1/cron.d" /etc/cron.d
-        exec "$0/.venv/bin/python" -m guestinit -vv --unit-path "$1" \
-            --unit-path /lib/systemd/system --start cron.service --start demo-api.service \
+        mount --bind "$1/etc-ssh" /etc/ssh
+        exec "$0/.venv/bin/python" -m guestinit -v --unit-path "$1" --unit-path "$0/units" \
+            --unit-path /lib/systemd/system \
+            --start ssh.service --start cron.service --start demo-api.service \
             --syslog-socket /run/guestinit/log \
             -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
@@ -68,7 +87,15 @@ for _ in $(seq 100); do
     [ -n "$INIT" ] && break
     sleep 0.05
 done
-sleep 2
+for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+    sleep 0.1
+done
+sleep 0.5
+echo "== demo: ssh login on 127.0.0.1:$PORT (our shipped ssh.service)"
+ssh -i "$UNITS/client_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o LogLevel=ERROR root@127.0.0.1 \
+    'echo "logged in to $(hostname) as $(id -un); PID 1 is: $(tr "\\0" " " < /proc/1/cmdline)"' || true
 echo "== demo: guestinit ctl status (inside the container's mount namespace)"
 nsenter -t "$INIT" -m -- "$REPO/.venv/bin/python" -m guestinit ctl status || true
 echo "== demo: kill -USR1 $INIT (guestinit's host pid)"
