@@ -18,9 +18,9 @@ from guestinit import _log
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, health, ordering
+from guestinit.service import conditions, executor, naming, ordering
 from guestinit.service import model as svc
-from guestinit.service.health_run import start_check
+from guestinit.service.health_run import HealthWatch
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
@@ -83,7 +83,7 @@ class Manager:
         self._pending_start: list[str] = []
         self._pending_stop: set[str] = set()
         self._pids: dict[int, tuple[str, Role]] = {}
-        self._health_pids: dict[int, str] = {}
+        self._health = HealthWatch(log, signals.restore_in_child, self._units, self._feed)
         self._error_fds: dict[int, tuple[str, int, Role]] = {}
         self._boot: set[str] = set()
         self._events: list[init_model.Event] = []
@@ -160,9 +160,7 @@ class Manager:
         partial = self._logs.next_deadline()
         if partial is not None:
             due.append(partial)
-        for unit in self._units.values():
-            if unit.health_state is not None:
-                due.append(unit.health_deadline or unit.health_state.next_check)
+        due.extend(self._health.deadlines(self._units.values()))
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -174,14 +172,12 @@ class Manager:
         self._dispatch(now)
         self._report_progress()
         self._logs.tick(now)
-        self._health_tick(now)
+        self._health.tick(self._units.values(), now)
         if self._control is not None:
             self._control[1].check()
 
     def claim(self, pid: int, status: int, now: float) -> bool:
-        checked = self._health_pids.pop(pid, None)
-        if checked is not None:
-            self._health_result(self._units[checked], pid, status, now)
+        if self._health.claim(pid, status, now):
             return True
         owner = self._pids.pop(pid, None)
         if owner is None:
@@ -195,13 +191,13 @@ class Manager:
         return True
 
     def start(self, now: float) -> None:
-        _announce_systemctl_shim(self._log)
+        naming.announce_systemctl_shim(self._log)
         roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
         syslog = self._options.syslog_socket
-        if syslog and not any(_is_syslog_daemon(self._units[name]) for name in self._boot):
+        if syslog and not any(naming.is_syslog_daemon(self._units[name]) for name in self._boot):
             self._logs.open_syslog(syslog, self._options.syslog_min_severity)
         self._dispatch(now)
         self._report_progress()
@@ -436,7 +432,7 @@ class Manager:
             self._feed(unit, svc.SpawnFailed(action.role, str(error)), now)
             return
         os.close(write_fd)
-        self._logs.attach(read_fd, _log_name(unit), handle.pid)
+        self._logs.attach(read_fd, naming.log_name(unit), handle.pid)
         self._pids[handle.pid] = (unit.name, action.role)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)
@@ -571,46 +567,10 @@ class Manager:
         if m.main_pid is not None:
             self._pids.setdefault(m.main_pid, (unit.name, Role.MAIN))
 
-    # ---- health checks ----------------------------------------------------------
-    def _health_tick(self, now: float) -> None:
-        for unit in self._units.values():
-            state, config = unit.health_state, unit.health
-            if state is None or config is None:
-                continue
-            if unit.health_pid is not None:
-                if unit.health_deadline is not None and now >= unit.health_deadline:
-                    executor.kill(unit.health_pid, 9)  # the timeout: its exit says "failed"
-                    unit.health_deadline = None
-                continue
-            if now >= state.next_check:
-                try:
-                    pid = start_check(config, self._signals.restore_in_child, unit.environment)
-                except OSError as error:
-                    self._log.warning(f"{unit.name}: cannot run its health check: {error}")
-                    unit.health_state = health.record(config, state, False, now)[0]
-                    continue
-                unit.health_pid, unit.health_deadline = pid, now + config.timeout
-                self._health_pids[pid] = unit.name
-
-    def _health_result(self, unit: Unit, pid: int, status: int, now: float) -> None:
-        unit.health_pid = unit.health_deadline = None
-        if unit.health is None or unit.health_state is None:
-            return
-        ok = os.waitstatus_to_exitcode(status) == 0
-        unit.health_state, turned = health.record(unit.health, unit.health_state, ok, now)
-        if not ok:
-            failures = unit.health_state.failures
-            self._log.info(f"{unit.name}: health check failed ({failures}/{unit.health.retries})")
-        if turned and unit.state is not None:
-            self._log.warning(f"{unit.name}: unhealthy after {unit.health.retries} failed checks")
-            self._feed(unit, svc.Notified(watchdog_trigger=True), now)
-
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
         self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
-        if unit.health is not None:
-            # Checks run while the unit is active, from a fresh start period.
-            unit.health_state = health.begin(unit.health, now) if after is Active.ACTIVE else None
+        self._health.on_active_change(unit, after, now)
         if after is Active.ACTIVE and before is not Active.RELOADING:
             self._log.info(f"{unit.name}: started")
         if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:
@@ -671,44 +631,3 @@ class Manager:
         if self._stopping_all and not self._stopped_reported and not self._pending_stop and stopped:
             self._stopped_reported = True
             self._events.append(init_model.UnitsStopped())
-
-
-_SYSLOG_DAEMONS = frozenset({"rsyslog.service", "syslog-ng.service", "syslog.service"})
-
-
-def _is_syslog_daemon(unit: Unit) -> bool:
-    """A unit that will own /dev/log itself (so the built-in syslog stays off)."""
-    aliases = set(unit.spec.install.alias) if unit.spec is not None else set()
-    return unit.name in _SYSLOG_DAEMONS or "syslog.service" in aliases
-
-
-def _log_name(unit: Unit) -> str:
-    """The prefix of the unit's log lines: SyslogIdentifier=, else the name
-    without ".service" ("ssh[123]: Server listening on ...")."""
-    service = unit.spec.service if unit.spec else None
-    if service is not None and service.syslog_identifier:
-        return service.syslog_identifier
-    return unit.name.removesuffix(".service")
-
-
-def _announce_systemctl_shim(log: _log.Log) -> None:
-    """As PID 1 with our systemctl shim on PATH, make /run/systemd/system, the
-    directory through which Debian's scripts (rsyslog-rotate, invoke-rc.d)
-    decide to call systemctl. Without the shim it would send them to a
-    systemctl that cannot work, so then it is left alone."""
-    import shutil
-    import sys
-
-    if os.getpid() != 1 or os.path.exists("/run/systemd/system"):
-        return
-    found = shutil.which("systemctl")
-    ours = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if found is None or os.path.realpath(found) != ours:
-        return
-    try:
-        os.makedirs("/run/systemd/system", exist_ok=True)
-        log.info(
-            "systemctl is guestinit's shim: made /run/systemd/system for the scripts that check it"
-        )
-    except OSError as error:
-        log.warning(f"cannot make /run/systemd/system: {error.strerror}")
