@@ -48,7 +48,7 @@ def run(config: InitConfig) -> int:
     reaping_all = _arrange_reaping(config)
     notifier = ParentNotifier.from_environment(log)
     drains = os.getpid() == 1 or (reaping_all and config.drain_as_subreaper)
-    services = config.services_factory(log, signals) if config.services_factory else None
+    services = _build_services(config, signals)
     policy = model.Policy(config, drain=drains, has_units=services is not None)
     loop = Loop(config, signals, notifier, policy, services)
     if config.command and (services is None or not config.wait_for_units):
@@ -87,6 +87,18 @@ class Services(Protocol):
         """UnitsReady, UnitsStopped or ExitRequested, each reported once."""
 
     def close(self) -> None: ...
+
+
+def _build_services(config: InitConfig, signals: SignalSource) -> "Services | None":
+    """The service manager, or None: a manager that cannot even start (its
+    sockets cannot be made) is reported, and the main process runs anyway."""
+    if config.services_factory is None:
+        return None
+    try:
+        return config.services_factory(config.log, signals)
+    except Exception:
+        _log.print_traceback(config.log, "cannot start the service manager; running without units")
+        return None
 
 
 def _guarded(log: _log.Log, step: "Callable[[], None]") -> None:
@@ -203,6 +215,9 @@ class Loop:
                 self._handle(event)
 
     def _handle(self, event: model.Event) -> None:
+        if isinstance(event, model.UnitsReady) and not self._config.command:
+            # Units only: the container is ready when they are.
+            _guarded(self._log, lambda: self._notifier.send("READY=1"))
         # One event's fault must not drop the others: reaped statuses
         # cannot be read from the kernel twice.
         try:
