@@ -53,6 +53,8 @@ options:
   --syslog-socket PATH    the built-in syslog's socket when no syslog daemon is started
                           (default /dev/log as PID 1, none otherwise; "none" turns it off)
   --syslog-min-severity L drop syslog messages less severe than L (default debug)
+  --state-dir DIR         where state survives restarts: Persistent= timer stamps
+                          (default /var/lib/guestinit)
   -v, --verbose           more messages (repeatable: info, debug, trace)
   -q, --quiet             errors only
   -V, --version           print the version and exit
@@ -84,6 +86,7 @@ _LONG = {
     "log-files=": "--log-files",
     "syslog-socket=": "--syslog-socket",
     "syslog-min-severity=": "--syslog-min-severity",
+    "state-dir=": "--state-dir",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -216,6 +219,7 @@ _LOG_OPTIONS = {
     "--log-files": "log_keep",
     "--syslog-socket": "syslog_socket",
     "--syslog-min-severity": "syslog_min_severity",
+    "--state-dir": "state_dir",
 }
 _SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
@@ -230,8 +234,9 @@ def _log_options(values: dict[str, str]) -> dict[str, object]:
         if problem:
             raise ValueError(problem)
         options["log_format"] = values["log_format"]
-    if "log_dir" in values:
-        options["log_dir"] = values["log_dir"]
+    for name in ("log_dir", "state_dir"):
+        if name in values:
+            options[name] = values[name]
     if "log_max_bytes" in values:
         options["log_max_bytes"] = _size(values["log_max_bytes"])
     if "log_keep" in values:

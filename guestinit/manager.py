@@ -26,6 +26,7 @@ from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
+from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, signal_all
 from guestinit.unitfile import UnitAction
 
@@ -68,6 +69,8 @@ class ManagerOptions:
     # The built-in syslog's socket (None: no built-in syslog) and its filter.
     syslog_socket: str | None = "/dev/log"
     syslog_min_severity: int = 7
+    # Persistent= timer stamps live in STATE_DIR/timers.
+    state_dir: str = "/var/lib/guestinit"
 
 
 class Manager:
@@ -84,6 +87,9 @@ class Manager:
         self._pending_stop: set[str] = set()
         self._pids: dict[int, tuple[str, Role]] = {}
         self._health = HealthWatch(log, signals.restore_in_child, self._units, self._feed)
+        self._timers = Timers(
+            log, self._units, os.path.join(options.state_dir, "timers"), self._start_by_timer
+        )
         self._error_fds: dict[int, tuple[str, int, Role]] = {}
         self._boot: set[str] = set()
         self._events: list[init_model.Event] = []
@@ -161,6 +167,7 @@ class Manager:
         if partial is not None:
             due.append(partial)
         due.extend(self._health.deadlines(self._units.values()))
+        due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -173,6 +180,7 @@ class Manager:
         self._report_progress()
         self._logs.tick(now)
         self._health.tick(self._units.values(), now)
+        self._timers.tick(now)
         if self._control is not None:
             self._control[1].check()
 
@@ -214,6 +222,9 @@ class Manager:
         self._dispatch(now)
         self._report_progress()
 
+    def has_events(self) -> bool:
+        return bool(self._events)
+
     def events(self) -> list[init_model.Event]:
         events, self._events = self._events, []
         return events
@@ -241,6 +252,15 @@ class Manager:
                 self._pending_start.append(name)
             self._pending_stop.discard(name)
         return closure
+
+    def _start_by_timer(self, name: str, now: float) -> None:
+        if self._stopping_all or self._exit_requested:
+            return
+        self.request_start([name], now)
+        self._dispatch(now)
+
+    def timer_rows(self) -> list[tuple[str, str, float | None, float | None]]:
+        return self._timers.rows()
 
     def request_stop(self, name: str, now: float) -> None:
         self._pending_stop.add(name)
@@ -329,6 +349,7 @@ class Manager:
                 self._feed(unit, svc.StopJob(), now)
             elif unit.target_active:
                 unit.target_active = False
+                self._timers.stop(unit)
         return progressed
 
     def _begin_start(self, unit: Unit, now: float) -> None:
@@ -353,6 +374,8 @@ class Manager:
         if unit.kind != "service" or unit.spec is None:
             unit.target_active = unit.load_error is None
             unit.start_failed = unit.load_error is not None
+            if unit.kind == "timer" and unit.target_active:
+                self._timers.start(unit, now)
             return
         if unit.state is None:
             unit.start_failed = True  # refused at load time
@@ -571,6 +594,7 @@ class Manager:
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
         self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
         self._health.on_active_change(unit, after, now)
+        self._timers.on_unit_change(unit, before, after, now)
         if after is Active.ACTIVE and before is not Active.RELOADING:
             self._log.info(f"{unit.name}: started")
         if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:

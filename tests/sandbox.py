@@ -52,6 +52,7 @@ class Sandbox:
         by default a socket in the sandbox: never the machine's /dev/log."""
         paths = ["--unit-path", str(self.units)] if unit_path else []
         paths += ["--syslog-socket", syslog or str(self.root / "dev-log")]
+        paths += ["--state-dir", str(self.root / "state")]
         run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()

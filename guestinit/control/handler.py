@@ -58,7 +58,7 @@ class ControlHandler:
             Verb.IS_FAILED: lambda q: self._states(q, lambda u: u.active.value),
             Verb.IS_ENABLED: lambda q: self._states(q, self._enabled),
             Verb.LIST_UNITS: self._list_units,
-            Verb.LIST_TIMERS: lambda q: r.TimerList(timers=[]),
+            Verb.LIST_TIMERS: self._list_timers,
             Verb.CAT: self._cat,
             Verb.SHOW: self._show,
             Verb.DAEMON_RELOAD: self._daemon_reload,
@@ -248,6 +248,14 @@ class ControlHandler:
                 )
             )
         return r.UnitList(units=rows)
+
+    def _list_timers(self, request: Request) -> r.TimerList:
+        rows = [
+            r.TimerRow(name=name, activates=unit, next=nxt, last=last)
+            for name, unit, nxt, last in sorted(self._manager.timer_rows())
+            if not request.patterns or any(fnmatch.fnmatch(name, p) for p in request.patterns)
+        ]
+        return r.TimerList(timers=rows)
 
     def _cat(self, request: Request) -> r.CatResult:
         names, missing = self._resolve(request.units)

@@ -86,6 +86,9 @@ class Services(Protocol):
     def events(self) -> "list[model.Event]":
         """UnitsReady, UnitsStopped or ExitRequested, each reported once."""
 
+    def has_events(self) -> bool:
+        """Events are waiting: the loop must not sleep before taking them."""
+
     def close(self) -> None: ...
 
 
@@ -264,6 +267,8 @@ class Loop:
         self._watched, self._readers, self._writers = wanted, dict(readers), dict(writers)
 
     def _timeout_ms(self) -> int | None:
+        if self._services is not None and self._services.has_events():
+            return 0  # e.g. UnitsReady from the start of units that spawn nothing
         retry = _RETRY_AFTER_FAULT_MS if self._faulted else None
         deadlines = [self._state.deadline]
         if self._services is not None:

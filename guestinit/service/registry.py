@@ -12,6 +12,7 @@ from guestinit.service import from_spec, ordering
 from guestinit.service import model as svc
 from guestinit.service.health import HealthConfig, HealthState, parse_health
 from guestinit.service.states import Active
+from guestinit.timer.timer_unit import TimerConfig, TimerState, parse_timer
 from guestinit.unitfile import Severity, UnitSpec, load
 
 
@@ -52,6 +53,10 @@ class Unit:
     health_state: "HealthState | None" = None
     health_pid: int | None = None
     health_deadline: float | None = None
+    # Timer units: configuration, state, the next elapse (monotonic).
+    timer: "TimerConfig | None" = None
+    timer_state: "TimerState | None" = None
+    timer_next: float | None = None
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
@@ -125,6 +130,13 @@ class Registry:
                         self._log.warning(problem)
             elif name.endswith(".target"):
                 unit.kind = "target"
+            elif name.endswith(".timer"):
+                unit.kind = "timer"
+                unit.timer, problems = parse_timer(spec)
+                for problem in problems:
+                    self._log.warning(problem)
+                if unit.timer is None:
+                    unit.load_error = "no usable trigger"
             else:
                 unit.kind = "inert"
                 self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
