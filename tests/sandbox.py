@@ -22,6 +22,7 @@ class Sandbox:
         self.units = root / "units"
         self.units.mkdir()
         self.binds: list[tuple[Path, str]] = []
+        self.commands: list[str] = []  # shell run in the namespace after the binds
         self.runs: list[InitRun] = []
 
     def path(self, name: str) -> Path:
@@ -39,7 +40,7 @@ class Sandbox:
     def setup_script(self) -> str:
         lines = ["mount --make-rprivate /", "mount -t tmpfs -o mode=755 tmpfs /run"]
         lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.commands])
 
     def start(
         self,

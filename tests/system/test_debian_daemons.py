@@ -77,3 +77,21 @@ def test_logrotate_service_runs_as_a_oneshot(sandbox: Sandbox) -> None:
     # 15 hardening keys we do not implement: one warning naming the file.
     assert err.count("logrotate.service") >= 1 and "not implemented" in err.lower()
     assert shutil.which("logrotate")
+
+
+@needs("cron.service")
+def test_a_cron_d_job_runs_at_the_minute_boundary(sandbox: Sandbox) -> None:
+    """The one test that waits for a minute boundary (up to ~70 s)."""
+    marker = sandbox.path("cron-ran")
+    crontab = sandbox.path("crontab")
+    crontab.write_text("SHELL=/bin/sh\n")
+    cron_d = sandbox.path("cron.d")
+    cron_d.mkdir()
+    (cron_d / "guestinit-test").write_text(f"* * * * * root echo ran-by-cron >> {marker}\n")
+    sandbox.bind(crontab, "/etc/crontab")
+    sandbox.bind(cron_d, "/etc/cron.d")
+    run = sandbox.start("--start", "cron.service", unit_path=False)
+    wait_for(marker.exists, timeout=75, interval=0.5)
+    assert marker.read_text().startswith("ran-by-cron")
+    run.signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 0
