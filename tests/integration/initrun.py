@@ -95,7 +95,7 @@ class InitRun:
     def signal(self, number: int) -> None:
         os.kill(self.init_pid(), number)
 
-    def read_line(self, timeout: float = 60.0) -> str:
+    def read_line(self, timeout: float = 20.0) -> str:
         """The next line the main process printed on stdout."""
         assert self.process is not None and self.process.stdout is not None
         import select

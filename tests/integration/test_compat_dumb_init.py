@@ -13,7 +13,11 @@ pytestmark = pytest.mark.skipif(
     not shutil.which("dumb-init"), reason="Debian's dumb-init not installed"
 )
 
-IMPLEMENTATIONS = ["real", "ours"]
+# The real tools race their own start-up: a signal sent the moment the child
+# reports ready can reach them before their handlers exist, and a PID-1 of a
+# namespace drops signals it has no handler for. Their runs may be retried;
+# guestinit's never are.
+IMPLEMENTATIONS = [pytest.param("real", marks=pytest.mark.flaky(reruns=2)), "ours"]
 
 
 def _run(init: InitFactory, which: str, *args: str, **options: object) -> InitRun:
