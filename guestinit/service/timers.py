@@ -83,7 +83,7 @@ class Timers:
         for unit in self._units.values():
             if unit.timer is None or unit.timer_state is None:
                 continue
-            nxt = wall + (unit.timer_next - now) if unit.timer_next is not None else None
+            nxt = round(wall + unit.timer_next - now, 3) if unit.timer_next is not None else None
             last = unit.timer_state.last_trigger_real
             rows.append((unit.name, unit.timer.unit, nxt, last.timestamp() if last else None))
         return rows

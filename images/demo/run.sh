@@ -77,6 +77,7 @@ echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
         exec "$0/.venv/bin/python" -m guestinit -v --unit-path "$1" --unit-path "$0/units" \
             --unit-path /lib/systemd/system \
             --start ssh.service --start cron.service --start demo-api.service \
+            --start logrotate.timer --state-dir "$1/state" \
             --syslog-socket /run/guestinit/log \
             -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
@@ -98,6 +99,8 @@ ssh -i "$UNITS/client_key" -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHo
     'echo "logged in to $(hostname) as $(id -un); PID 1 is: $(tr "\\0" " " < /proc/1/cmdline)"' || true
 echo "== demo: guestinit ctl status (inside the container's mount namespace)"
 nsenter -t "$INIT" -m -- "$REPO/.venv/bin/python" -m guestinit ctl status || true
+echo "== demo: guestinit ctl list-timers (logrotate without cron)"
+nsenter -t "$INIT" -m -- "$REPO/.venv/bin/python" -m guestinit ctl list-timers || true
 echo "== demo: kill -USR1 $INIT (guestinit's host pid)"
 kill -USR1 "$INIT"
 sleep 0.5
