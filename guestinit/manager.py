@@ -286,8 +286,11 @@ class Manager:
     def is_pending(self, name: str) -> bool:
         return name in self._pending_start or name in self._pending_stop
 
-    def unit_pids(self, unit: Unit) -> set[int]:
-        return self._members(unit, ProcessTable.scan()) if unit.sessions else set()
+    def unit_pids(self, unit: Unit, table: ProcessTable | None = None) -> set[int]:
+        """The unit's processes; pass one ``table`` when asking for many units."""
+        if not unit.sessions:
+            return set()
+        return self._members(unit, table or ProcessTable.scan())
 
     def load_unit(self, name: str) -> Unit | None:
         """The unit, loading its file if needed (without starting it)."""

@@ -16,6 +16,7 @@ from guestinit.manager import Manager
 from guestinit.service import model as svc
 from guestinit.service.registry import Unit
 from guestinit.service.states import Active, Sub, Whom
+from guestinit.service.tracking import ProcessTable
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
 
@@ -176,11 +177,11 @@ class ControlHandler:
     def _status(self, request: Request) -> r.StatusResult:
         names = request.units or sorted(self._manager.units)
         found, missing = self._resolve(names) if request.units else (names, [])
-        return r.StatusResult(
-            units=[self._unit_status(self._manager.units[n]) for n in found], missing=missing
-        )
+        table = ProcessTable.scan()  # one /proc walk for every unit asked about
+        units = [self._unit_status(self._manager.units[n], table) for n in found]
+        return r.StatusResult(units=units, missing=missing)
 
-    def _unit_status(self, unit: Unit) -> r.UnitStatus:
+    def _unit_status(self, unit: Unit, table: ProcessTable | None = None) -> r.UnitStatus:
         state = unit.state
         main_pid = state.main_pid if state else None
         last_exit: r.ExitInfo | None = None
@@ -192,7 +193,7 @@ class ControlHandler:
                 status=signal if signal is not None else (code or 0),
                 status_name=None,
             )
-        tasks, memory, cpu = _usage(self._manager.unit_pids(unit))
+        tasks, memory, cpu = _usage(self._manager.unit_pids(unit, table))
         return r.UnitStatus(
             name=unit.name,
             description=unit.spec.description if unit.spec and unit.spec.description else unit.name,
@@ -394,23 +395,22 @@ def _read(path: str) -> str:
 
 
 def _usage(pids: set[int]) -> tuple[int | None, int | None, float | None]:
-    """Tasks, resident memory and CPU time of the unit's processes (psutil:
-    inspection only, imported on first use)."""
+    """Tasks, resident memory and CPU time of the unit's processes, read
+    straight from /proc/PID/statm and /proc/PID/stat: psutil would cost an
+    import and ~0.1 ms per process, too much for `status` over 200 units."""
     if not pids:
         return 0, None, None
-    try:
-        import psutil
-    except ImportError:
-        return len(pids), None, None
+    page = os.sysconf("SC_PAGE_SIZE")
+    ticks = os.sysconf("SC_CLK_TCK")
     memory = 0
-    cpu = 0.0
+    cpu = 0
     for pid in pids:
         try:
-            process = psutil.Process(pid)
-            with process.oneshot():
-                memory += process.memory_info().rss
-                times = process.cpu_times()
-                cpu += times.user + times.system
-        except psutil.Error:
-            continue
-    return len(pids), memory, cpu
+            with open(f"/proc/{pid}/statm", "rb") as statm:
+                memory += int(statm.read().split()[1]) * page
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            cpu += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue  # it exited while we looked
+    return len(pids), memory, cpu / ticks

@@ -13,8 +13,6 @@ systemd would. RandomizedDelaySec= adds a delay chosen at each elapse
 """
 
 import dataclasses
-import hashlib
-import random
 from datetime import datetime
 
 from guestinit.timer.calendar import CalendarError, CalendarSpec, next_elapse, parse_calendar
@@ -137,6 +135,8 @@ def start(
     machine_id: str = "",
 ) -> TimerState:
     """The timer unit starts now (``stamp``: the last trigger, if Persistent=)."""
+    import random  # imported where used: it pulls hashlib in (~3 ms)
+
     state = TimerState(
         boot=boot,
         activated=now,
@@ -192,7 +192,11 @@ def elapse(
     draw: float | None = None,
 ) -> TimerState:
     """The timer fired now: what it remembers for the next time."""
-    chance = random.random() if draw is None else draw
+    if draw is None:
+        import random  # only timers elapse: keep it off the start-up path
+
+        draw = random.random()
+    chance = draw
     return dataclasses.replace(
         state,
         last_elapse=now,
@@ -205,6 +209,8 @@ def _delay(config: TimerConfig, name: str, machine_id: str, chance: float) -> fl
     if config.randomized_delay <= 0:
         return 0.0
     if config.fixed_random_delay:
+        import hashlib
+
         digest = hashlib.sha256(f"{machine_id}:{name}".encode()).digest()
         chance = int.from_bytes(digest[:8], "big") / 2**64
     return chance * config.randomized_delay
