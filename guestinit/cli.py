@@ -53,6 +53,8 @@ options:
   --syslog-socket PATH    the built-in syslog's socket when no syslog daemon is started
                           (default /dev/log as PID 1, none otherwise; "none" turns it off)
   --syslog-min-severity L drop syslog messages less severe than L (default debug)
+  --journal-socket PATH   journald's socket for StandardOutput=journal, used when it
+                          listens (default /run/systemd/journal/socket)
   --state-dir DIR         where state survives restarts: Persistent= timer stamps
                           (default /var/lib/guestinit)
   -v, --verbose           more messages (repeatable: info, debug, trace)
@@ -87,6 +89,7 @@ _LONG = {
     "syslog-socket=": "--syslog-socket",
     "syslog-min-severity=": "--syslog-min-severity",
     "state-dir=": "--state-dir",
+    "journal-socket=": "--journal-socket",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -220,6 +223,7 @@ _LOG_OPTIONS = {
     "--syslog-socket": "syslog_socket",
     "--syslog-min-severity": "syslog_min_severity",
     "--state-dir": "state_dir",
+    "--journal-socket": "journal_socket",
 }
 _SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
@@ -234,7 +238,7 @@ def _log_options(values: dict[str, str]) -> dict[str, object]:
         if problem:
             raise ValueError(problem)
         options["log_format"] = values["log_format"]
-    for name in ("log_dir", "state_dir"):
+    for name in ("log_dir", "state_dir", "journal_socket"):
         if name in values:
             options[name] = values[name]
     if "log_max_bytes" in values:

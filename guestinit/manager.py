@@ -28,7 +28,7 @@ from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, signal_all
-from guestinit.unitfile import UnitAction
+from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ class ManagerOptions:
     # The built-in syslog's socket (None: no built-in syslog) and its filter.
     syslog_socket: str | None = "/dev/log"
     syslog_min_severity: int = 7
+    # journald's native socket: StandardOutput=journal goes there if it listens.
+    journal_socket: str = "/run/systemd/journal/socket"
     # Persistent= timer stamps live in STATE_DIR/timers.
     state_dir: str = "/var/lib/guestinit"
 
@@ -102,6 +104,8 @@ class Manager:
         self._logs = LogRouter(
             log, options.log_format, options.log_dir, options.log_max_bytes, options.log_keep
         )
+        if self._logs.open_journal(options.journal_socket):
+            log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = self._open_control(options)
 
     def _open_control(
@@ -458,7 +462,10 @@ class Manager:
             self._feed(unit, svc.SpawnFailed(action.role, str(error)), now)
             return
         os.close(write_fd)
-        self._logs.attach(read_fd, naming.log_name(unit), handle.pid)
+        journal = unit.spec.service is not None and (
+            unit.spec.service.standard_output.kind is StdKind.JOURNAL
+        )
+        self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal)
         self._pids[handle.pid] = (unit.name, action.role)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)

@@ -54,6 +54,7 @@ class Sandbox:
         paths = ["--unit-path", str(self.units)] if unit_path else []
         paths += ["--syslog-socket", syslog or str(self.root / "dev-log")]
         paths += ["--state-dir", str(self.root / "state")]
+        paths += ["--journal-socket", str(self.root / "journal.sock")]
         run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()

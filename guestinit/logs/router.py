@@ -27,12 +27,14 @@ PARTIAL_DELAY = 0.1
 
 
 class _Pipe:
-    __slots__ = ("name", "pid", "splitter")
+    __slots__ = ("journal", "name", "pid", "splitter")
 
-    def __init__(self, name: str, pid: int) -> None:
+    def __init__(self, name: str, pid: int, journal: bool) -> None:
         self.name = name
         self.pid = pid
         self.splitter = LineSplitter()
+        # StandardOutput=journal: to journald when one listens, else the stream.
+        self.journal = journal
 
 
 class LogRouter:
@@ -55,6 +57,7 @@ class LogRouter:
         self._syslog: socket.socket | None = None
         self._syslog_path: str | None = None
         self._min_severity = 7
+        self._journal: socket.socket | None = None
 
     # ---- service pipes ---------------------------------------------------------------
     def new_pipe(self) -> tuple[int, int]:
@@ -63,9 +66,25 @@ class LogRouter:
         os.set_blocking(read_fd, False)
         return read_fd, write_fd
 
-    def attach(self, read_fd: int, name: str, pid: int) -> None:
+    def attach(self, read_fd: int, name: str, pid: int, journal: bool = False) -> None:
         """Start reading ``read_fd`` for process ``pid`` of unit ``name``."""
-        self._pipes[read_fd] = _Pipe(name, pid)
+        self._pipes[read_fd] = _Pipe(name, pid, journal)
+
+    def open_journal(self, path: str) -> bool:
+        """Send StandardOutput=journal lines to journald's native socket at
+        ``path`` when one is listening there (a container sharing the host's
+        journal); True when it is."""
+        if not _socket_alive(path):
+            return False
+        out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        try:
+            out.connect(path)
+        except OSError:
+            out.close()
+            return False
+        out.setblocking(False)
+        self._journal = out
+        return True
 
     def readers(self) -> dict[int, Callable[[], None]]:
         readers: dict[int, Callable[[], None]] = {
@@ -87,7 +106,7 @@ class LogRouter:
             since = pipe.splitter.partial_since
             if since is not None and now - since >= PARTIAL_DELAY:
                 for line in pipe.splitter.flush():
-                    self.emit(pipe.name, pipe.pid, line)
+                    self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
 
     def _read_pipe(self, fd: int) -> None:
         pipe = self._pipes[fd]
@@ -99,13 +118,13 @@ class LogRouter:
             data = b""
         if not data:
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
             del self._pipes[fd]
             os.close(fd)
             return
 
         for line in pipe.splitter.feed(data, time.monotonic()):
-            self.emit(pipe.name, pipe.pid, line)
+            self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
 
     # ---- the built-in syslog ------------------------------------------------------------
     def open_syslog(self, path: str, min_severity: int) -> bool:
@@ -155,12 +174,27 @@ class LogRouter:
         line: bytes,
         priority: int | None = None,
         unit_file: bool = True,
+        journal: bool = False,
     ) -> None:
         text = line.decode("utf-8", "replace")
+        if journal and self._journal is not None and self._to_journal(name, pid, text):
+            return
         rendered = self._format.render(name, pid, text, priority=priority)
         self._sink.write(rendered)
         if self._log_dir and unit_file:
             self._file(name).write(rendered)
+
+    def _to_journal(self, name: str, pid: int | None, text: str) -> bool:
+        """journald's native protocol: KEY=VALUE lines in one datagram."""
+        assert self._journal is not None
+        fields = [f"MESSAGE={text}", f"SYSLOG_IDENTIFIER={name}", "PRIORITY=6"]
+        if pid:
+            fields.append(f"SYSLOG_PID={pid}")
+        try:
+            self._journal.send("\n".join(fields).encode("utf-8", "replace") + b"\n")
+        except OSError:
+            return False  # full or gone: the line goes to the stream instead
+        return True
 
     def _file(self, name: str) -> RotatingFile:
         handle = self._files.get(name)
@@ -182,13 +216,15 @@ class LogRouter:
                 self._read_pipe(fd)
         for fd, pipe in list(self._pipes.items()):
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
             os.close(fd)
         self._pipes.clear()
         self._sink.flush()
         self._sink.close()
         for handle in self._files.values():
             handle.close()
+        if self._journal is not None:
+            self._journal.close()
         if self._syslog is not None:
             self._syslog.close()
             if self._syslog_path and _is_socket(self._syslog_path):

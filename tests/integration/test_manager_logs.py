@@ -6,6 +6,7 @@ import json
 import logging
 import logging.handlers
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -119,3 +120,26 @@ def test_a_flood_of_output_does_not_delay_signal_forwarding(sandbox: Sandbox) ->
     run.wait(timeout=30)
     assert worst < 1.0, f"a forwarded signal took {worst:.3f}s during the flood"
     assert b"log lines dropped (stdout too slow)" in run.stdout
+
+
+def test_journal_output_goes_to_journald_when_one_listens(sandbox: Sandbox) -> None:
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    journal.bind(str(sandbox.path("journal.sock")))
+    journal.settimeout(10)
+    try:
+        sandbox.unit(
+            "to-journal.service", "[Service]\nType=oneshot\nExecStart=/bin/echo via journald\n"
+        )
+        sandbox.unit(
+            "to-stdout.service",
+            "[Service]\nType=oneshot\nStandardOutput=inherit\nExecStart=/bin/echo via stdout\n",
+        )
+        run = sandbox.start("--start=to-journal.service", "--start=to-stdout.service", "--", "true")
+        assert run.wait(timeout=30) == 0
+        fields = dict(line.split("=", 1) for line in journal.recv(4096).decode().splitlines())
+        assert fields["MESSAGE"] == "via journald"
+        assert fields["SYSLOG_IDENTIFIER"] == "to-journal" and fields["PRIORITY"] == "6"
+        out = run.stdout.decode()
+        assert "via stdout" in out and "via journald" not in out
+    finally:
+        journal.close()
