@@ -53,6 +53,7 @@ options:
   --syslog-socket PATH    the built-in syslog's socket when no syslog daemon is started
                           (default /dev/log as PID 1, none otherwise; "none" turns it off)
   --syslog-min-severity L drop syslog messages less severe than L (default debug)
+  --no-unit-cgroups       track units by session only, never make a cgroup per unit
   --journal-socket PATH   journald's socket for StandardOutput=journal, used when it
                           listens (default /run/systemd/journal/socket)
   --state-dir DIR         where state survives restarts: Persistent= timer stamps
@@ -90,6 +91,7 @@ _LONG = {
     "syslog-min-severity=": "--syslog-min-severity",
     "state-dir=": "--state-dir",
     "journal-socket=": "--journal-socket",
+    "no-unit-cgroups": "--no-unit-cgroups",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -191,6 +193,8 @@ def _build(
             control["socket"] = value
         elif option == "--control-group":
             control["group"] = value
+        elif option == "--no-unit-cgroups":
+            control["unit_cgroups"] = "no"
         elif option in _LOG_OPTIONS:
             control[_LOG_OPTIONS[option]] = value
     if not unit_path and env.get("GUESTINIT_UNIT_PATH"):
@@ -241,6 +245,8 @@ def _log_options(values: dict[str, str]) -> dict[str, object]:
     for name in ("log_dir", "state_dir", "journal_socket"):
         if name in values:
             options[name] = values[name]
+    if values.get("unit_cgroups") == "no":
+        options["unit_cgroups"] = False
     if "log_max_bytes" in values:
         options["log_max_bytes"] = _size(values["log_max_bytes"])
     if "log_keep" in values:

@@ -20,6 +20,7 @@ from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
 from guestinit.service import conditions, executor, naming, ordering
 from guestinit.service import model as svc
+from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.health_run import HealthWatch
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
@@ -71,6 +72,8 @@ class ManagerOptions:
     syslog_min_severity: int = 7
     # journald's native socket: StandardOutput=journal goes there if it listens.
     journal_socket: str = "/run/systemd/journal/socket"
+    # One cgroup per unit where the hierarchy is writable (else: sessions).
+    unit_cgroups: bool = True
     # Persistent= timer stamps live in STATE_DIR/timers.
     state_dir: str = "/var/lib/guestinit"
 
@@ -107,6 +110,7 @@ class Manager:
         if self._logs.open_journal(options.journal_socket):
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = self._open_control(options)
+        self._cgroups = UnitCgroups.detect(log) if options.unit_cgroups else None
 
     def _open_control(
         self, options: ManagerOptions
@@ -234,6 +238,8 @@ class Manager:
         return events
 
     def close(self) -> None:
+        if self._cgroups is not None:
+            self._cgroups.close()
         self._logs.close()
         self._notify.close()
         if self._control is not None:
@@ -452,8 +458,9 @@ class Manager:
             environment = {**environment, "MAINPID": str(main_pid)}
         read_fd, write_fd = self._logs.new_pipe()
         try:
+            cgroup = self._cgroups.create(unit.name) if self._cgroups else None
             ctx = executor.exec_context(
-                unit.spec, command, environment, self._notify.path, stdout_fd=write_fd
+                unit.spec, command, environment, self._notify.path, write_fd, cgroup
             )
             handle = executor.spawn(ctx, self._signals.restore_in_child)
         except (SetupFailed, OSError, ValueError) as error:
@@ -505,6 +512,8 @@ class Manager:
         state = unit.state
         roots = {pid for pid in (state.main_pid, state.control_pid) if pid} if state else set()
         members = table.members(unit.sessions, roots)
+        if self._cgroups is not None:
+            members |= self._cgroups.members(unit.name)
         members.discard(os.getpid())
         return members
 
@@ -609,6 +618,8 @@ class Manager:
             self._log.info(f"{unit.name}: started")
         if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:
             executor.remove_runtime_directories(unit.spec)
+            if self._cgroups is not None:
+                self._cgroups.remove(unit.name)
             self._propagate_stop(unit, now)
         if after is Active.FAILED:
             self._log.warning(

@@ -48,6 +48,7 @@ class Sandbox:
         unit_path: bool = True,
         env: dict[str, str] | None = None,
         syslog: str | None = None,
+        cgroups: bool = False,
     ) -> InitRun:
         """guestinit with ``args``. Its built-in syslog listens at ``syslog``,
         by default a socket in the sandbox: never the machine's /dev/log."""
@@ -55,6 +56,10 @@ class Sandbox:
         paths += ["--syslog-socket", syslog or str(self.root / "dev-log")]
         paths += ["--state-dir", str(self.root / "state")]
         paths += ["--journal-socket", str(self.root / "journal.sock")]
+        if not cgroups:
+            # A run SIGKILLed at cleanup cannot remove unit cgroups on the
+            # machine's hierarchy; only tests that check them (and clean up) make them.
+            paths.append("--no-unit-cgroups")
         run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()

@@ -76,6 +76,7 @@ class ExitCode(enum.IntEnum):
     STDOUT = 209
     GROUP = 216
     USER = 217
+    CGROUP = 219
     SETSID = 220
     STDERR = 222
 
@@ -146,6 +147,8 @@ class ExecContext:
     listen_fdnames: tuple[str, ...] = ()
     notify_socket: str | None = None
     invocation_id: str | None = None
+    # The unit's own cgroup folder: the child joins it before anything else.
+    cgroup: str | None = None
 
     @property
     def executable(self) -> str:

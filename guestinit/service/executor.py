@@ -124,6 +124,7 @@ def exec_context(
     environment: Mapping[str, str],
     notify_socket: str | None,
     stdout_fd: int = 1,
+    cgroup: str | None = None,
 ) -> ExecContext:
     """One command of the unit -> its ExecContext. ``environment`` is the
     unit's (Environment=, EnvironmentFile=, directories), used both for
@@ -155,6 +156,7 @@ def exec_context(
         stderr=_stdio(service.standard_error, stdout_fd, is_error=True),
         ignore_sigpipe=service.ignore_sigpipe,
         notify_socket=notify_socket,
+        cgroup=cgroup,
     )
 
 

@@ -274,6 +274,11 @@ def _set_up(plan: _Plan, child: _Child) -> dict[str, str]:
     nice while still root; chdir after the user switch (the directory may be
     readable by the service user only)."""
     ctx = plan.ctx
+    if ctx.cgroup is not None:
+        # Join before anything can fork: every descendant is then the unit's.
+        procs = os.path.join(ctx.cgroup, "cgroup.procs")
+        with _step(ExitCode.CGROUP, ctx.cgroup), open(procs, "w") as joined:
+            joined.write("0\n")
     if ctx.setsid:
         with _step(ExitCode.SETSID):
             os.setsid()

@@ -15,7 +15,13 @@ INIT=""
 
 cleanup() {
     # guestinit is PID 1 of its namespace: SIGKILL to it ends every process there.
-    if [ -n "${INIT:-}" ] && kill -0 "$INIT" 2>/dev/null; then kill -KILL "$INIT"; sleep 0.2; fi
+    if [ -n "${INIT:-}" ] && kill -0 "$INIT" 2>/dev/null; then
+        kill -KILL "$INIT"; sleep 0.2
+        # A SIGKILLed guestinit could not remove its (now empty) unit cgroups.
+        for dir in /sys/fs/cgroup/pids/guestinit-1-*/ /sys/fs/cgroup/pids/guestinit-1-*/*/; do
+            [ -d "$dir" ] && rmdir "$dir" 2>/dev/null || true
+        done
+    fi
     for dir in "${CGROUPS[@]}"; do rmdir "$dir" 2>/dev/null || true; done
     rm -rf "${UNITS:-/nonexistent}"
 }
