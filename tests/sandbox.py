@@ -23,6 +23,7 @@ class Sandbox:
         self.units.mkdir()
         self.binds: list[tuple[Path, str]] = []
         self.commands: list[str] = []  # shell run in the namespace after the binds
+        self.private_dev = False  # a /dev of its own, so /dev/log can be ours
         self.runs: list[InitRun] = []
 
     def path(self, name: str) -> Path:
@@ -39,6 +40,15 @@ class Sandbox:
 
     def setup_script(self) -> str:
         lines = ["mount --make-rprivate /", "mount -t tmpfs -o mode=755 tmpfs /run"]
+        if self.private_dev:
+            # What a container runtime gives: a tmpfs /dev with the usual nodes
+            # bound from the machine's, and room for a /dev/log of our own.
+            host_dev = self.root / "host-dev"
+            host_dev.mkdir(exist_ok=True)
+            lines += [f"mount --rbind /dev '{host_dev}'", "mount -t tmpfs -o mode=755 tmpfs /dev"]
+            for node in ("null", "zero", "full", "random", "urandom", "tty", "ptmx"):
+                lines += [f"touch /dev/{node}", f"mount --bind '{host_dev}/{node}' /dev/{node}"]
+            lines += ["mkdir /dev/pts /dev/shm", f"mount --rbind '{host_dev}/pts' /dev/pts"]
         lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
         return "\n".join([*lines, *self.commands])
 

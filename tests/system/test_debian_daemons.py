@@ -4,12 +4,14 @@ under guestinit, each with our own configuration bound over /etc."""
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.sandbox import Sandbox, wait_for
+from tests.sandbox import Sandbox, wait_for, wait_for_port
+from tests.system.test_debian_ssh import ssh_sandbox
 
 UNITS = Path("/lib/systemd/system")
 
@@ -95,3 +97,29 @@ def test_a_cron_d_job_runs_at_the_minute_boundary(sandbox: Sandbox) -> None:
     assert marker.read_text().startswith("ran-by-cron")
     run.signal(signal.SIGTERM)
     assert run.wait(timeout=30) == 0
+
+
+@needs("ssh.service", "cron.service")
+def test_sshd_and_cron_log_through_the_builtin_syslog(sandbox: Sandbox) -> None:
+    """Debian's ssh.service runs sshd without -e, so sshd logs through
+    syslog(3), as cron does: with no syslog daemon, guestinit owns /dev/log
+    (in a /dev of the namespace's own) and their lines reach its stdout."""
+    port, _key = ssh_sandbox(sandbox)
+    crontab = sandbox.path("crontab")
+    crontab.write_text("SHELL=/bin/sh\n")
+    cron_d = sandbox.path("cron.d")
+    cron_d.mkdir()
+    sandbox.bind(crontab, "/etc/crontab")
+    sandbox.bind(cron_d, "/etc/cron.d")
+    sandbox.private_dev = True
+    run = sandbox.start(
+        "--start=ssh.service", "--start=cron.service", unit_path=False, syslog="/dev/log"
+    )
+    wait_for_port(port)
+    time.sleep(1.0)
+    run.signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 0
+    out = run.stdout.decode()
+    assert f"Server listening on 127.0.0.1 port {port}" in out
+    assert any(line.startswith("sshd[") for line in out.splitlines()), out
+    assert any(line.startswith("cron[") for line in out.splitlines()), out
