@@ -180,6 +180,7 @@ def test_exit_codes_match_systemd_exec_5() -> None:
         "STDOUT": 209,
         "GROUP": 216,
         "USER": 217,
+        "CGROUP": 219,
         "SETSID": 220,
         "STDERR": 222,
     }
