@@ -52,6 +52,18 @@ class Sandbox:
         lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
         return "\n".join([*lines, *self.commands])
 
+    def safe_args(self, syslog: str | None = None, cgroups: bool = False) -> list[str]:
+        """Options that keep a run off the machine's own /dev/log, journal,
+        /var/lib and cgroup hierarchy."""
+        args = ["--syslog-socket", syslog or str(self.root / "dev-log")]
+        args += ["--state-dir", str(self.root / "state")]
+        args += ["--journal-socket", str(self.root / "journal.sock")]
+        if not cgroups:
+            # A run SIGKILLed at cleanup cannot remove unit cgroups on the
+            # machine's hierarchy; only tests that check them (and clean up) make them.
+            args.append("--no-unit-cgroups")
+        return args
+
     def start(
         self,
         *args: str,
@@ -63,13 +75,7 @@ class Sandbox:
         """guestinit with ``args``. Its built-in syslog listens at ``syslog``,
         by default a socket in the sandbox: never the machine's /dev/log."""
         paths = ["--unit-path", str(self.units)] if unit_path else []
-        paths += ["--syslog-socket", syslog or str(self.root / "dev-log")]
-        paths += ["--state-dir", str(self.root / "state")]
-        paths += ["--journal-socket", str(self.root / "journal.sock")]
-        if not cgroups:
-            # A run SIGKILLed at cleanup cannot remove unit cgroups on the
-            # machine's hierarchy; only tests that check them (and clean up) make them.
-            paths.append("--no-unit-cgroups")
+        paths += self.safe_args(syslog, cgroups)
         run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()

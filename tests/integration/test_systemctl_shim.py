@@ -150,7 +150,7 @@ def test_enable_and_disable_make_and_remove_links(sandbox: Sandbox) -> None:
     enabled, etc = overlaid_etc(sandbox)
     sandbox.unit("web.service", LONG.format(name="web"))
     sandbox.unit("extra.service", LONG.format(name="extra"))
-    args = ["--unit-path", str(sandbox.units), "--start=web.service"]
+    args = [*sandbox.safe_args(), "--unit-path", str(sandbox.units), "--start=web.service"]
     run = InitRun(args, setup=f"{sandbox.setup_script()}\n{etc}")
     sandbox.runs.append(run)
     run.start()
@@ -245,5 +245,19 @@ def test_rsyslog_rotate_sends_hup_through_the_shim(sandbox: Sandbox) -> None:
     wait_for(lambda: "after rotation" in log_file.read_text())
     assert "before rotation" not in log_file.read_text()
     assert "before rotation" in sandbox.path("all.log.1").read_text()
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
+
+
+def test_units_linked_in_etc_guestinit_units_start_at_boot(sandbox: Sandbox) -> None:
+    enabled, etc = overlaid_etc(sandbox)
+    sandbox.unit("web.service", LONG.format(name="web"))
+    (enabled / "web.service").symlink_to(sandbox.units / "web.service")
+    args = [*sandbox.safe_args(), "--unit-path", str(sandbox.units)]  # no --start, no command
+    run = InitRun(args, setup=f"{sandbox.setup_script()}\n{etc}")
+    sandbox.runs.append(run)
+    run.start()
+    wait_for(lambda: systemctl(sandbox, run, "is-active", "web").returncode == 0)
+    assert systemctl(sandbox, run, "is-enabled", "web").stdout == "enabled\n"
     run.signal(15)
     assert run.wait(timeout=30) == 0
