@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from tests.integration.initrun import InitRun
 
 REPO = Path(__file__).resolve().parents[1]
@@ -124,3 +126,20 @@ def ctl(run: InitRun, *args: str, user: str | None = None) -> "subprocess.Comple
         check=False,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )
+
+
+def children_named(pid: int, name: str, recursive: bool = False) -> list[psutil.Process]:
+    """Processes below ``pid`` called ``name``; ones that exit while we look
+    (a unit's short-lived helpers) are skipped, not errors."""
+    found = []
+    try:
+        children = psutil.Process(pid).children(recursive=recursive)
+    except psutil.NoSuchProcess:
+        return []
+    for child in children:
+        try:
+            if child.name() == name:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found

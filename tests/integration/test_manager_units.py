@@ -5,9 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
-
-from tests.sandbox import Sandbox, wait_for
+from tests.sandbox import Sandbox, children_named, wait_for
 
 PROGRAMS = Path(__file__).with_name("programs")
 PY = sys.executable
@@ -89,8 +87,8 @@ def test_user_and_group_are_switched(sandbox: Sandbox) -> None:
     )
     run = sandbox.start("--start", "nobody.service")
     init = run.init_pid()
-    wait_for(lambda: any(p.name() == "sleep" for p in psutil.Process(init).children()))
-    sleeper = next(p for p in psutil.Process(init).children() if p.name() == "sleep")
+    wait_for(lambda: bool(children_named(init, "sleep")))
+    sleeper = children_named(init, "sleep")[0]
     status = Path(f"/proc/{sleeper.pid}/status").read_text()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     gid_line = next(line for line in status.splitlines() if line.startswith("Gid:"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.sandbox import Sandbox, wait_for, wait_for_port
+from tests.sandbox import Sandbox, children_named, wait_for, wait_for_port
 from tests.system.test_debian_ssh import ssh_sandbox
 
 UNITS = Path("/lib/systemd/system")
@@ -22,7 +22,7 @@ def needs(*names: str) -> pytest.MarkDecorator:
 
 
 def processes_named(init_pid: int, name: str) -> list[psutil.Process]:
-    return [p for p in psutil.Process(init_pid).children(recursive=True) if p.name() == name]
+    return children_named(init_pid, name, recursive=True)
 
 
 @needs("rsyslog.service", "syslog.socket")
