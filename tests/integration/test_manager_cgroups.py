@@ -27,7 +27,11 @@ def our_pids_cgroup() -> Path | None:
 
 def namespace_pid(pid: int) -> int | None:
     """The pid a process has in the innermost PID namespace (NSpid's last)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # exited while we looked
+    for line in status.splitlines():
         if line.startswith("NSpid:"):
             return int(line.split()[-1])
     return None
