@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from guestinit import _log
+from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
@@ -33,8 +34,7 @@ from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from guestinit.control.handler import ControlHandler
-    from guestinit.control.server import ControlServer
+    pass
 
 # How often unit emptiness is checked while a unit waits for its processes to
 # go (a process that is not our child dies without telling us).
@@ -109,38 +109,8 @@ class Manager:
         )
         if self._logs.open_journal(options.journal_socket):
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
-        self._control = self._open_control(options)
+        self._control = open_control(self, options.control_socket, options.control_group, log)
         self._cgroups = UnitCgroups.detect(log) if options.unit_cgroups else None
-
-    def _open_control(
-        self, options: ManagerOptions
-    ) -> "tuple[ControlServer, ControlHandler] | None":
-        if options.control_socket is None:
-            return None
-        from guestinit.control.handler import ControlHandler
-        from guestinit.control.server import ControlServer
-
-        gid = None
-        if options.control_group is not None:
-            import grp
-
-            try:
-                gid = grp.getgrnam(options.control_group).gr_gid
-            except KeyError:
-                self._log.error(f"--control-group {options.control_group}: no such group")
-        handler = ControlHandler(self)
-        try:
-            server = ControlServer(
-                options.control_socket, allowed_gid=gid, handler=handler, log=self._log
-            )
-        except OSError as error:
-            self._log.error(
-                f"control socket {options.control_socket}: {error.strerror}; "
-                "guestinit ctl will not work"
-            )
-            return None
-        handler.reply = server.reply
-        return server, handler
 
     # ---- Services protocol -------------------------------------------------------
     def readers(self) -> dict[int, Callable[[], None]]:
@@ -645,27 +615,12 @@ class Manager:
         if action is UnitAction.NONE and not essential:
             return
         if action in _EXIT_ACTIONS or action in _POWER_ACTIONS or essential:
-            code = self._unit_exit_code(unit, failed)
+            code = naming.exit_code(unit, failed)
             self._log.info(
                 f"{unit.name}: {'failed' if failed else 'finished'}, exiting with {code}"
             )
             self._exit_requested = True
             self._events.append(init_model.ExitRequested(code))
-
-    def _unit_exit_code(self, unit: Unit, failed: bool) -> int:
-        assert unit.spec is not None
-        explicit = (
-            unit.spec.failure_action_exit_status if failed else unit.spec.success_action_exit_status
-        )
-        if explicit is not None:
-            return explicit
-        state = unit.state
-        code, signal = state.main_exit if state and state.main_exit else (None, None)
-        if signal is not None:
-            return 128 + signal
-        if code is not None:
-            return code
-        return 1 if failed else 0
 
     def _report_progress(self) -> None:
         booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)

@@ -8,15 +8,19 @@ import os
 import time
 from collections.abc import Callable
 
-from guestinit import __version__
+from guestinit import __version__, _log
 from guestinit.control import results as r
 from guestinit.control.protocol import Request, Response, Verb
-from guestinit.control.server import DEFER, Deferred, PeerCred
-from guestinit.manager import Manager
+from guestinit.control.server import DEFER, ControlServer, Deferred, PeerCred
 from guestinit.service import model as svc
 from guestinit.service.registry import Unit
 from guestinit.service.states import Active, Sub, Whom
 from guestinit.service.tracking import ProcessTable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # The manager builds this handler: a run-time import would be circular.
+    from guestinit.manager import Manager
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
 
@@ -32,7 +36,7 @@ class _Waiter:
 
 class ControlHandler:
     def __init__(
-        self, manager: Manager, reply: "Callable[[int, Response], bool] | None" = None
+        self, manager: "Manager", reply: "Callable[[int, Response], bool] | None" = None
     ) -> None:
         self._manager = manager
         self.reply = reply
@@ -414,3 +418,30 @@ def _usage(pids: set[int]) -> tuple[int | None, int | None, float | None]:
         except (OSError, IndexError, ValueError):
             continue  # it exited while we looked
     return len(pids), memory, cpu / ticks
+
+
+def open_control(
+    manager: "Manager", path: str | None, group: str | None, log: _log.Log
+) -> "tuple[ControlServer, ControlHandler] | None":
+    """The control socket for ``manager``: None when turned off or when it
+    cannot be made (said once; `guestinit ctl` then cannot reach us)."""
+    if path is None:
+        return None
+    from guestinit.control.server import ControlServer
+
+    gid = None
+    if group is not None:
+        import grp
+
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            log.error(f"--control-group {group}: no such group")
+    handler = ControlHandler(manager)
+    try:
+        server = ControlServer(path, allowed_gid=gid, handler=handler, log=log)
+    except OSError as error:
+        log.error(f"control socket {path}: {error.strerror}; guestinit ctl will not work")
+        return None
+    handler.reply = server.reply
+    return server, handler

@@ -46,3 +46,21 @@ def announce_systemctl_shim(log: _log.Log) -> None:
         )
     except OSError as error:
         log.warning(f"cannot make /run/systemd/system: {error.strerror}")
+
+
+def exit_code(unit: Unit, failed: bool) -> int:
+    """What guestinit exits with for FailureAction=/SuccessAction=exit:
+    *ActionExitStatus= if set, else the main process's code (128+N when killed
+    by signal N), else 1 for a failure and 0 for a success."""
+    assert unit.spec is not None
+    spec = unit.spec
+    explicit = spec.failure_action_exit_status if failed else spec.success_action_exit_status
+    if explicit is not None:
+        return explicit
+    state = unit.state
+    code, signal = state.main_exit if state and state.main_exit else (None, None)
+    if signal is not None:
+        return 128 + signal
+    if code is not None:
+        return code
+    return 1 if failed else 0
