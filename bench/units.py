@@ -121,6 +121,11 @@ class Namespace:
         self.process.wait(timeout=30)
 
 
+def guestinit(units: Path, *args: str) -> list[str]:
+    """guestinit as the benches run it: units from ``units``, no syslog."""
+    return [PY, "-m", "guestinit", "--syslog-socket", "none", "--unit-path", str(units), *args]
+
+
 def wait_port(port: int, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -209,18 +214,12 @@ def ready_200(folder: Path, notifier: Path, stamp: Path, count: int) -> tuple[fl
     begin = time.monotonic()
     ns = Namespace(
         [],
-        [
-            PY,
-            "-m",
-            "guestinit",
-            "--syslog-socket",
-            "none",
-            "--unit-path",
-            str(units),
+        guestinit(
+            units,
             *starts,
             "--",
             str(stamp),
-        ],
+        ),
     )
     try:
         assert ns.process.stdout is not None
@@ -310,21 +309,15 @@ def flood_latency_ms(folder: Path, samples: int) -> tuple[float, float]:
     main = f"exec {folder / 'signal_clock'} > {record}"
     ns = Namespace(
         [],
-        [
-            PY,
-            "-m",
-            "guestinit",
-            "--syslog-socket",
-            "none",
-            "--unit-path",
-            str(units),
+        guestinit(
+            units,
             "--start=flood.service",
             "--no-wait",
             "--",
             "sh",
             "-c",
             main,
-        ],
+        ),
     )
     latencies = []
     try:

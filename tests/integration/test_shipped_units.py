@@ -10,7 +10,8 @@ import pytest
 
 from guestinit.timer.calendar import parse_calendar
 from guestinit.unitfile import parse_unit_text
-from tests.sandbox import REPO, Sandbox, ctl, free_port, wait_for_port
+from tests.sandbox import REPO, Sandbox, ctl, wait_for_port
+from tests.system.test_debian_ssh import ssh_sandbox
 
 UNITS = REPO / "units"
 SHIPPED = sorted(path for path in UNITS.iterdir() if path.suffix in (".service", ".timer"))
@@ -54,22 +55,8 @@ needs_sshd = pytest.mark.skipif(
 def own_etc_ssh(sandbox: Sandbox) -> tuple[Path, int, Path]:
     """An /etc/ssh of our own without host keys (the unit makes them), a test
     port on loopback, and a client key allowed to log in as root."""
-    etc = sandbox.path("etc-ssh")
-    etc.mkdir()
-    if Path("/etc/ssh/moduli").exists():
-        shutil.copy("/etc/ssh/moduli", etc / "moduli")
-    client = sandbox.path("client_key")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client)], check=True)
-    authorized = sandbox.path("authorized_keys")
-    authorized.write_text(Path(f"{client}.pub").read_text())
-    port = free_port()
-    (etc / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\n"
-        f"AuthorizedKeysFile {authorized}\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-    )
-    sandbox.bind(etc, "/etc/ssh")
-    return etc, port, client
+    port, client = ssh_sandbox(sandbox, host_key=False)
+    return sandbox.path("etc-ssh"), port, client
 
 
 @needs_sshd

@@ -20,17 +20,17 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def ssh_sandbox(sandbox: Sandbox) -> tuple[int, Path]:
-    """An /etc/ssh of our own: a test port on loopback, our host and client keys."""
+def ssh_sandbox(sandbox: Sandbox, host_key: bool = True) -> tuple[int, Path]:
+    """An /etc/ssh of our own: a test port on loopback, our client key, and
+    our host key (or none, for a unit that makes its own)."""
     etc = sandbox.path("etc-ssh")
     etc.mkdir()
     for name in ("moduli", "ssh_config"):
         if Path("/etc/ssh", name).exists():
             shutil.copy(Path("/etc/ssh", name), etc / name)
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(etc / "ssh_host_ed25519_key")],
-        check=True,
-    )
+    if host_key:
+        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
+        subprocess.run([*keygen, "-f", str(etc / "ssh_host_ed25519_key")], check=True)
     client = sandbox.path("client_key")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client)], check=True)
     authorized = sandbox.path("authorized_keys")
