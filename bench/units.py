@@ -123,7 +123,18 @@ class Namespace:
 
 def guestinit(units: Path, *args: str) -> list[str]:
     """guestinit as the benches run it: units from ``units``, no syslog."""
-    return [PY, "-m", "guestinit", "--syslog-socket", "none", "--unit-path", str(units), *args]
+    # No unit cgroups: every run ends with SIGKILL to PID 1, which could not remove them.
+    return [
+        PY,
+        "-m",
+        "guestinit",
+        "--syslog-socket",
+        "none",
+        "--no-unit-cgroups",
+        "--unit-path",
+        str(units),
+        *args,
+    ]
 
 
 def wait_port(port: int, timeout: float = 20) -> None:
@@ -171,6 +182,7 @@ def three_daemons(folder: Path, which: str, idle: float) -> tuple[float, int]:
             "guestinit",
             "--syslog-socket",
             "none",
+            "--no-unit-cgroups",
             "--start",
             "ssh.service",
             "--start",
@@ -256,9 +268,7 @@ def ctl_status_ms(folder: Path, notifier: Path, count: int, runs: int) -> float:
             f"[Unit]\nDefaultDependencies=no\n[Service]\nType=notify\nExecStart={notifier}\n"
         )
     starts = [f"--start=s{i}.service" for i in range(count)]
-    ns = Namespace(
-        [], [PY, "-m", "guestinit", "--syslog-socket", "none", "--unit-path", str(units), *starts]
-    )
+    ns = Namespace([], guestinit(units, *starts))
     client = [
         "nsenter",
         "-t",
