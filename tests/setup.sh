@@ -6,9 +6,13 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the anchors we compare with (tini, dumb-init, supervisor),
 # unshare and ps from util-linux/procps, the venv module for Debian's Python,
-# and the real daemons the service tests run (their units unmodified).
+# the real daemons the service tests run (their units unmodified), FUSE and lxcfs
+# for the resource shim, and the real runtimes of the end-to-end tests (podman with
+# runc, qemu under TCG, packer, debootstrap for their root filesystems).
 PACKAGES=(tini dumb-init util-linux bsdutils procps psmisc python3 python3-venv gcc hyperfine
-          openssh-server openssh-client cron rsyslog logrotate)
+          openssh-server openssh-client cron rsyslog logrotate
+          fuse3 libfuse2 lxcfs
+          podman runc debootstrap qemu-system-x86 qemu-utils e2fsprogs packer)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
