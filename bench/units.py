@@ -131,6 +131,7 @@ def guestinit(units: Path, *args: str) -> list[str]:
         "--syslog-socket",
         "none",
         "--no-unit-cgroups",
+        "--no-procshim",
         "--unit-path",
         str(units),
         *args,
@@ -183,6 +184,7 @@ def three_daemons(folder: Path, which: str, idle: float) -> tuple[float, int]:
             "--syslog-socket",
             "none",
             "--no-unit-cgroups",
+            "--no-procshim",  # supervisord has none; the shim's RSS is measured on its own
             "--start",
             "ssh.service",
             "--start",

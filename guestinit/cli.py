@@ -7,6 +7,7 @@ import sys
 from guestinit import __version__, _argv, _log
 from guestinit._signames import parse_signal
 from guestinit.config import SESSION, InitConfig
+from guestinit.shim.mode import parse_mode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ options:
                           (default /dev/log as PID 1, none otherwise; "none" turns it off)
   --syslog-min-severity L drop syslog messages less severe than L (default debug)
   --no-unit-cgroups       track units by session only, never make a cgroup per unit
+  --procshim MODE         the resource shim (cgroup-true /proc/meminfo, cpuinfo, ...):
+                          auto (default: as PID 1 when /dev/fuse and CAP_SYS_ADMIN are
+                          there), on, off, or required (fatal if it cannot run);
+                          GUESTINIT_PROCSHIM
+  --no-procshim           the same as --procshim off
   --journal-socket PATH   journald's socket for StandardOutput=journal, used when it
                           listens (default /run/systemd/journal/socket)
   --state-dir DIR         where state survives restarts: Persistent= timer stamps
@@ -64,7 +70,7 @@ options:
   -h, --help              print this help and exit
 
 environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE,
-GUESTINIT_UNIT_PATH.
+GUESTINIT_UNIT_PATH, GUESTINIT_PROCSHIM.
 exit status: the main process's; 128+N if it died of signal N; 126 not executable;
 127 not found; 2 usage error.
 """
@@ -92,6 +98,8 @@ _LONG = {
     "state-dir=": "--state-dir",
     "journal-socket=": "--journal-socket",
     "no-unit-cgroups": "--no-unit-cgroups",
+    "procshim=": "--procshim",
+    "no-procshim": "--no-procshim",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -148,6 +156,7 @@ def _build(
 ) -> InitConfig | str:
     level = _level_from_env(env.get("GUESTINIT_LOG_LEVEL", ""))
     kwargs: dict[str, object] = {"grace": _seconds(env.get("GUESTINIT_GRACE", "5"))}
+    kwargs["procshim"] = parse_mode(env.get("GUESTINIT_PROCSHIM", "auto"))
     rewrites: dict[int, int] = {}
     success: set[int] = set()
     unit_path: list[str] = []
@@ -195,6 +204,10 @@ def _build(
             control["group"] = value
         elif option == "--no-unit-cgroups":
             control["unit_cgroups"] = "no"
+        elif option == "--procshim":
+            kwargs["procshim"] = parse_mode(value)
+        elif option == "--no-procshim":
+            kwargs["procshim"] = "off"
         elif option in _LOG_OPTIONS:
             control[_LOG_OPTIONS[option]] = value
     if not unit_path and env.get("GUESTINIT_UNIT_PATH"):

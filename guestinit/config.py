@@ -31,6 +31,7 @@ class InitConfig:
         "grace",
         "log",
         "parent_death_signal",
+        "procshim",
         "rewrites",
         "services_factory",
         "spawn_mode",
@@ -61,6 +62,7 @@ class InitConfig:
         warn_on_reap: bool = False,
         services_factory: "ServicesFactory | None" = None,
         wait_for_units: bool = True,
+        procshim: str = "off",
     ) -> None:
         self.command = command
         self.log = log or _log.Log()
@@ -91,3 +93,5 @@ class InitConfig:
         self.services_factory = services_factory
         # Start the main process only once the units are up (--no-wait: at once).
         self.wait_for_units = wait_for_units
+        # The resource shim: auto|on|off|required (see guestinit.shim.mode).
+        self.procshim = procshim

@@ -2,11 +2,22 @@
 
 Layout (arrows point down; nothing below imports upward):
 
-- ``files``       the one object that reads files, below an injectable root
-- ``cgroup/``     what the cgroup says: ``detect()`` picks one ``CgroupReader``
-                  (v1, v2, hybrid) whose methods return frozen ``*Readings``
+- ``cli``         the command line: ``mount`` (in a container), ``serve`` (host
+                  mode), ``check``; ``check`` prints readings and views
+- ``serve``       the running server: mount, binds, heartbeat, stop; ``_libc``
+                  mount(2)/umount2(2); ``binding`` mfusepy or fusepy
+- ``ops``         the FUSE operations; the only place that maps errors to errno
+- ``snapshot``    one file's bytes for one reader: host text + that reader's
+                  cgroup through ``views``; ``targets`` finds the reader's cgroup
+                  (or its PID namespace init's); ``loadtrack`` keeps load averages
+- ``host``        the host's real files, opened before the binds hide them
+- ``views``       virtual path -> renderer (pure)
 - ``render/``     one pure function per virtual file: host text + readings -> bytes;
                   missing readings give back the host text unchanged
-- ``views``       virtual path -> renderer, so the FUSE layer stays a thin shell
-- ``ops``/``serve`` the FUSE binding (written separately; not imported here)
+- ``cgroup/``     what the cgroup says: ``detect()`` picks one ``CgroupReader``
+                  (v1, v2, hybrid) whose methods return frozen ``*Readings``
+- ``files``       the one object that reads files, below an injectable root
+- ``mounttable``  which mounts a dead server left behind (pure)
 """
+
+__version__ = "0.1.0"

@@ -10,6 +10,8 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+_CHUNK = 1 << 16
+
 
 class FileSource(Protocol):
     def read(self, path: PurePosixPath | str) -> str | None:
@@ -29,8 +31,27 @@ class Files:
         return self.root / str(path).lstrip("/")
 
     def read(self, path: PurePosixPath | str) -> str | None:
+        # os.open/os.read rather than Path.read_text: a FUSE open reads several
+        # cgroup files, and the text layer costs more than the system calls.
         try:
-            return self.path(path).read_text(encoding="utf-8", errors="replace")
+            fd = os.open(self.path(path), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            parts = []
+            while chunk := os.read(fd, _CHUNK):
+                parts.append(chunk)
+                if len(chunk) < _CHUNK:
+                    break  # procfs, sysfs and cgroupfs fill a read to the end
+            return b"".join(parts).decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def readlink(self, path: PurePosixPath | str) -> str | None:
+        try:
+            return os.readlink(self.path(path))
         except OSError:
             return None
 

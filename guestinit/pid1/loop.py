@@ -93,6 +93,16 @@ class Services(Protocol):
 
 
 def _build_services(config: InitConfig, signals: SignalSource) -> "Services | None":
+    """The service manager and the resource shim's keeper (as one), or None."""
+    parts = [p for p in (_build_manager(config, signals), _build_shim(config, signals)) if p]
+    if len(parts) < 2:
+        return parts[0] if parts else None
+    from guestinit.pid1.combined import CombinedServices
+
+    return CombinedServices(parts)
+
+
+def _build_manager(config: InitConfig, signals: SignalSource) -> "Services | None":
     """The service manager, or None: a manager that cannot even start (its
     sockets cannot be made) is reported, and the main process runs anyway."""
     if config.services_factory is None:
@@ -101,6 +111,18 @@ def _build_services(config: InitConfig, signals: SignalSource) -> "Services | No
         return config.services_factory(config.log, signals)
     except Exception:
         _log.print_traceback(config.log, "cannot start the service manager; running without units")
+        return None
+
+
+def _build_shim(config: InitConfig, signals: SignalSource) -> "Services | None":
+    if config.procshim == "off":
+        return None  # the plain `guestinit -- cmd` path imports nothing more
+    try:
+        from guestinit.shim.factory import build_keeper
+
+        return build_keeper(config.procshim, config.log, signals)
+    except Exception:
+        _log.print_traceback(config.log, "cannot start the resource shim; going on without it")
         return None
 
 

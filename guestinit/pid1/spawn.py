@@ -31,12 +31,17 @@ def spawn_main(config: InitConfig, signals: SignalSource) -> int:
     return _fork_exec(config, signals)
 
 
-def _posix_spawn(config: InitConfig, signals: SignalSource) -> int | None:
-    defaults = [
+def default_signals(signals: SignalSource) -> list[int]:
+    """Signals a child must get back at their defaults (posix_spawn's setsigdef)."""
+    return [
         n
         for n in (*signals.caught, sig.SIGPIPE, sig.SIGXFSZ, sig.SIGTTIN, sig.SIGTTOU)
         if n not in signals.inherited_ignored
     ]
+
+
+def _posix_spawn(config: InitConfig, signals: SignalSource) -> int | None:
+    defaults = default_signals(signals)
     try:
         if config.spawn_mode == SESSION:
             return os.posix_spawnp(

@@ -56,7 +56,14 @@ class InitRun:
             command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
         self.command = command
         self.pid1 = pid1
-        self.env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        # The resource shim stays off unless a test asks for it: it would add a
+        # FUSE server to every PID-1 run (tests/integration/shim turn it on).
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "GUESTINIT_PROCSHIM": "off",
+            **(env or {}),
+        }
         self.popen = popen
         self.process: subprocess.Popen[bytes] | None = None
         self.stdout = b""

@@ -22,9 +22,24 @@ def detect(root: Path = Path("/"), pid: int | str = "self") -> CgroupReader:
     return detect_in(Files(root), pid)
 
 
-def detect_in(files: FileSource, pid: int | str = "self") -> CgroupReader:
-    memberships = mounts.parse_proc_cgroup(files.read(f"/proc/{pid}/cgroup") or "")
-    all_mounts = mounts.parse_mountinfo(files.read(f"/proc/{pid}/mountinfo") or "")
+def detect_in(
+    files: FileSource, pid: int | str = "self", mounts_of: int | str | None = None
+) -> CgroupReader:
+    """``pid``'s reader; the cgroup mounts are those ``mounts_of`` sees (default
+    ``pid`` itself). A server reading for other processes passes "self": it
+    reaches their cgroup directories through its own mounts, and the kernel
+    writes their /proc/PID/cgroup relative to the server's cgroup namespace."""
+    return reader_for(
+        files,
+        files.read(f"/proc/{pid}/cgroup") or "",
+        files.read(f"/proc/{pid if mounts_of is None else mounts_of}/mountinfo") or "",
+    )
+
+
+def reader_for(files: FileSource, cgroup_text: str, mountinfo_text: str) -> CgroupReader:
+    """The reader for the memberships in ``cgroup_text`` (a /proc/PID/cgroup)."""
+    memberships = mounts.parse_proc_cgroup(cgroup_text)
+    all_mounts = mounts.parse_mountinfo(mountinfo_text)
     v1: dict[str, Location] = {}
     v2: Location | None = None
     for member in memberships:

@@ -1,0 +1,284 @@
+"""Supervise the procshim child from PID 1: start, watch, detach, restart.
+
+The child's protocol (procshim/cli.py, ``procshim mount``): it mounts the FUSE
+filesystem at ``--mountpoint``, binds each virtual file over the real one, then
+writes ``READY`` on the descriptor ``--ready-fd`` and ``ALIVE`` about once a
+second after reading one of its files back through FUSE. Exit status 69
+(EX_UNAVAILABLE) before READY means "cannot run here" (no binding library, the
+mount refused); it has said why on stderr.
+
+States (one at a time):
+    IDLE     -> STARTING   start(): child spawned
+    STARTING -> UP         READY read
+    UP/STARTING -> KILLED  silent too long: mounts detached, child killed
+    UP/STARTING/KILLED -> (dead)  child reaped: the stale mounts are detached
+                           at once, then
+    (dead)   -> WAITING    restart after a backoff (the first at once), or
+    (dead)   -> GONE       when stopping, or when the child cannot run here
+    WAITING  -> STARTING   the backoff is over
+
+The loop's Services shape lets it stand alone or beside the service manager
+(pid1.combined): it reports UnitsReady once the files are bound (or the shim
+is given up), so the main process starts seeing the cgroup's numbers.
+"""
+
+import os
+import time
+
+from procshim.mounttable import stale_mounts
+
+from guestinit import _log
+from guestinit.pid1 import model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Protocol
+else:
+    Protocol = object
+
+EX_UNAVAILABLE = 69
+# A child that says nothing for this long is hung (SIGSTOP, a deadlock): its
+# readers are blocked, so the mounts go and it is killed. Heartbeats come ~1/s.
+HUNG_AFTER = 3.0
+READY_TIMEOUT = 10.0
+# The main process waits for the shim at most this long after start(): a shim
+# that keeps failing is retried in the background, never a reason not to run.
+FIRST_READY_WAIT = 5.0
+# Restart delays after consecutive failures; the first restart is immediate so
+# readers get the shim back within about a second of a crash.
+BACKOFF = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+# Up this long counts as healthy again: the next failure restarts at once.
+HEALTHY_AFTER = 10.0
+
+
+class Phase:
+    """The keeper's states (plain strings: ``enum`` costs start-up in PID 1)."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    UP = "up"
+    KILLED = "killed"  # hung and killed; its reap decides what next
+    WAITING = "waiting"
+    GONE = "gone"
+
+
+class ShimSystem(Protocol):
+    """Every side effect of the keeper, behind one object (tests use a fake)."""
+
+    def spawn_shim(self, ready_fd: int) -> int:
+        """Start ``procshim mount`` with ``ready_fd`` as its --ready-fd; its pid."""
+
+    def spawn_unmount(self, points: list[str]) -> int | None:
+        """Detach ``points`` lazily in a helper process; its pid (None: no helper)."""
+
+    def kill(self, pid: int, number: int) -> None: ...
+
+    def mountinfo(self) -> str: ...
+
+    def abort_connection(self, device: str) -> None:
+        """Fail every pending request of the FUSE connection on ``device``."""
+
+
+class ShimKeeper:
+    def __init__(self, system: ShimSystem, log: _log.Log, mountpoint: str, required: bool) -> None:
+        self._system = system
+        self._log = log
+        self._mountpoint = mountpoint
+        self._required = required
+        self.phase = Phase.IDLE
+        self.pid: int | None = None
+        self._pipe: int | None = None
+        self._partial = b""
+        self._heard = 0.0  # when the child last said anything (monotonic)
+        self._up_since = 0.0
+        self._failures = 0
+        self._restart_at: float | None = None
+        self._helpers: set[int] = set()  # unmount helpers we started
+        self._ever_ready = False
+        self._reported_ready = False
+        self._stopping = False
+        self._waited_until: float | None = None  # when the main process stops waiting
+        self._events: list[model.Event] = []
+        # Set when the machine cannot mount it at all: start() gives up at once.
+        self.unavailable: str | None = None
+
+    # -- the loop's Services shape ------------------------------------------------
+
+    def readers(self) -> "dict[int, Callable[[], None]]":
+        return {self._pipe: self._on_output} if self._pipe is not None else {}
+
+    def writers(self) -> "dict[int, Callable[[], None]]":
+        return {}
+
+    def next_deadline(self) -> float | None:
+        due = self._phase_deadline()
+        if not self._reported_ready and self._waited_until is not None:
+            return self._waited_until if due is None else min(due, self._waited_until)
+        return due
+
+    def _phase_deadline(self) -> float | None:
+        if self.phase == Phase.STARTING:
+            return self._heard + READY_TIMEOUT
+        if self.phase == Phase.UP:
+            return self._heard + HUNG_AFTER
+        if self.phase == Phase.WAITING:
+            return self._restart_at
+        return None
+
+    def start(self, now: float) -> None:
+        if self.unavailable is not None:
+            self._log.error(f"procshim: cannot run here: {self.unavailable}")
+            self._give_up()
+            return
+        self._waited_until = now + FIRST_READY_WAIT
+        self._spawn(now)
+
+    def tick(self, now: float) -> None:
+        waited = self._waited_until
+        if not self._reported_ready and waited is not None and now >= waited:
+            self._log.warning(f"procshim: not ready after {FIRST_READY_WAIT:g}s; going on")
+            self._fail_if_required()
+            self._report_ready()
+        if self.phase == Phase.WAITING and self._restart_at is not None:
+            if now >= self._restart_at:
+                self._spawn(now)  # WAITING -> STARTING
+        elif self.phase == Phase.STARTING and now >= self._heard + READY_TIMEOUT:
+            self._hung(f"not ready after {READY_TIMEOUT:g}s")
+        elif self.phase == Phase.UP and now >= self._heard + HUNG_AFTER:
+            self._hung(f"silent for {now - self._heard:.1f}s")
+
+    def claim(self, pid: int, status: int, now: float) -> bool:
+        if pid in self._helpers:
+            self._helpers.discard(pid)
+            if status != 0:
+                self._log.warning(f"procshim: unmounting stale files failed ({_describe(status)})")
+            return True
+        if pid != self.pid:
+            return False
+        self._on_exit(status, now)
+        return True
+
+    def stop_all(self, now: float) -> None:
+        """No more restarts. The child itself stays until the drain's SIGTERM:
+        units stopping and the main process exiting still read /proc, and on
+        SIGTERM it removes its binds before its own mount."""
+        self._stopping = True
+        if self.phase == Phase.WAITING:
+            self.phase = Phase.GONE  # WAITING -> GONE
+        self._events.append(model.UnitsStopped())
+
+    def events(self) -> "list[model.Event]":
+        events, self._events = self._events, []
+        return events
+
+    def has_events(self) -> bool:
+        return bool(self._events)
+
+    def close(self) -> None:
+        self._close_pipe()
+
+    # -- transitions ------------------------------------------------------------
+
+    def _spawn(self, now: float) -> None:
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        try:
+            self.pid = self._system.spawn_shim(write_end)
+        except OSError as error:
+            os.close(read_end)
+            self.pid = None
+            self._log.error(f"procshim: cannot start: {error.strerror or error}")
+            self._give_up()
+            return
+        finally:
+            os.close(write_end)
+        os.set_blocking(read_end, False)
+        self._pipe, self._partial = read_end, b""
+        self.phase, self._heard, self._restart_at = Phase.STARTING, now, None
+        self._log.debug(f"procshim: started {self.pid}")
+
+    def _on_output(self) -> None:
+        assert self._pipe is not None
+        try:
+            data = os.read(self._pipe, 4096)
+        except BlockingIOError:
+            return
+        if not data:
+            self._close_pipe()  # the child's exit will follow; its reap decides
+            return
+        self._heard = time.monotonic()
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        if b"READY" in lines and self.phase == Phase.STARTING:
+            self.phase, self._up_since = Phase.UP, self._heard  # STARTING -> UP
+            self._ever_ready = True
+            self._log.info(f"procshim: {self.pid} serving cgroup views over /proc and /sys")
+            self._report_ready()
+
+    def _on_exit(self, status: int, now: float) -> None:
+        self._close_pipe()
+        pid, self.pid = self.pid, None
+        self._detach()
+        unavailable = os.WIFEXITED(status) and os.WEXITSTATUS(status) == EX_UNAVAILABLE
+        if self._stopping:
+            self.phase = Phase.GONE  # -> GONE: shutting down
+            return
+        if unavailable and not self._ever_ready:
+            self._log.warning("procshim: not available here (see above); going on without it")
+            self._give_up()
+            return
+        if self.phase == Phase.UP and now - self._up_since >= HEALTHY_AFTER:
+            self._failures = 0
+        delay = BACKOFF[min(self._failures, len(BACKOFF) - 1)]
+        self._failures += 1
+        self._log.warning(f"procshim: {pid} {_describe(status)}; restarting in {delay:g}s")
+        self.phase, self._restart_at = Phase.WAITING, now + delay  # -> WAITING
+
+    def _hung(self, why: str) -> None:
+        """Free the blocked readers first, then kill: the reap restarts it."""
+        self._log.warning(f"procshim: {self.pid} {why}: detaching its files and killing it")
+        self._detach(abort=True)
+        if self.pid is not None:
+            self._system.kill(self.pid, 9)
+            self._system.kill(self.pid, 18)  # SIGCONT: a stopped child dies at once
+        self.phase = Phase.KILLED  # UP/STARTING -> KILLED
+
+    def _detach(self, abort: bool = False) -> None:
+        """Lazily unmount what the child left (binds, then its mount): readers
+        get the real files again at once."""
+        try:
+            points, device = stale_mounts(self._system.mountinfo(), self._mountpoint)
+        except OSError as error:
+            self._log.warning(f"procshim: cannot read mountinfo: {error.strerror}")
+            return
+        if abort and device is not None:
+            self._system.abort_connection(device)
+        if points:
+            helper = self._system.spawn_unmount(points)
+            if helper is not None:
+                self._helpers.add(helper)
+
+    def _give_up(self) -> None:
+        self.phase = Phase.GONE  # -> GONE
+        self._fail_if_required()
+        self._report_ready()
+
+    def _fail_if_required(self) -> None:
+        if self._required and not self._ever_ready and not self._reported_ready:
+            self._log.error("procshim: required (--procshim=required) but not available")
+            self._events.append(model.ExitRequested(1))
+
+    def _report_ready(self) -> None:
+        if not self._reported_ready:
+            self._reported_ready = True
+            self._events.append(model.UnitsReady())
+
+    def _close_pipe(self) -> None:
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exited with status {os.WEXITSTATUS(status)}"

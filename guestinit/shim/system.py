@@ -1,0 +1,92 @@
+"""The keeper's side effects on the real machine (see keeper.ShimSystem)."""
+
+import contextlib
+import os
+import sys
+
+from guestinit import _log
+from guestinit.pid1.signals import SignalSource
+from guestinit.pid1.spawn import default_signals
+
+
+def procshim_root(path: list[str]) -> str | None:
+    """The sys.path entry holding the procshim package (fuse/ in a checkout,
+    /usr/lib/guestinit when installed), found without importing it."""
+    for entry in path:
+        if os.path.isfile(os.path.join(entry or ".", "procshim", "__init__.py")):
+            return entry
+    return None
+
+
+class OsShimSystem:
+    def __init__(self, log: _log.Log, signals: SignalSource, mountpoint: str) -> None:
+        self._log = log
+        self._signals = signals
+        self._mountpoint = mountpoint
+
+    def spawn_shim(self, ready_fd: int) -> int:
+        root = procshim_root(sys.path)
+        if root is None:
+            raise OSError(2, "the procshim package is not installed beside guestinit")
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        argv = [sys.executable, "-m", "procshim", "mount", "--mountpoint", self._mountpoint]
+        argv += ["--ready-fd", str(ready_fd), "--pid", str(os.getpid())]
+        # The same descriptor number in the child: no dup2 whose target might
+        # collide with it. It loses O_CLOEXEC only for the length of the spawn.
+        os.set_inheritable(ready_fd, True)
+        try:
+            return os.posix_spawn(
+                sys.executable,
+                argv,
+                env,
+                setsid=True,  # terminal signals to the foreground group never reach it
+                setsigmask=self._signals.original_mask,
+                setsigdef=default_signals(self._signals),
+            )
+        finally:
+            os.set_inheritable(ready_fd, False)
+
+    def spawn_unmount(self, points: list[str]) -> int | None:
+        # A process of util-linux (or busybox) rather than umount2(2) through
+        # ctypes: ctypes stays out of PID 1, and this runs once per crash.
+        umount = _find_program("umount")
+        if umount is None:
+            self._log.warning("procshim: no umount program; stale files stay until restart")
+            return None
+        return os.posix_spawn(
+            umount,
+            [umount, "-l", *points],
+            os.environ,
+            setsigmask=self._signals.original_mask,
+            setsigdef=default_signals(self._signals),
+        )
+
+    def kill(self, pid: int, number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, number)
+
+    def mountinfo(self) -> str:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as file:
+            return file.read()
+
+    def abort_connection(self, device: str) -> None:
+        """fusectl's abort (when /sys/fs/fuse/connections is mounted) fails
+        the requests readers are blocked in; without it the lazy unmount and
+        the kill free them."""
+        minor = device.partition(":")[2]
+        try:
+            with open(f"/sys/fs/fuse/connections/{minor}/abort", "w") as file:
+                file.write("1")
+        except OSError:
+            pass
+
+
+def _find_program(name: str) -> str | None:
+    """``name`` on PATH or in the usual places (PATH may be unset in PID 1)."""
+    folders = [*os.environ.get("PATH", "").split(os.pathsep), "/usr/bin", "/bin", "/usr/sbin"]
+    for folder in folders:
+        candidate = os.path.join(folder, name)
+        if folder and os.access(candidate, os.X_OK):
+            return candidate
+    return None

@@ -1,0 +1,243 @@
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from guestinit import _log
+from guestinit.pid1 import model
+from guestinit.shim.keeper import (
+    BACKOFF,
+    FIRST_READY_WAIT,
+    HEALTHY_AFTER,
+    HUNG_AFTER,
+    Phase,
+    ShimKeeper,
+)
+
+MOUNTPOINT = "/run/guestinit/procshim"
+MOUNTED = (
+    f"51 40 0:52 / {MOUNTPOINT} rw - fuse.procshim procshim rw\n"
+    "52 30 0:52 /proc/meminfo /proc/meminfo rw - fuse.procshim procshim rw\n"
+)
+
+
+class FakeSystem:
+    def __init__(self) -> None:
+        self.next_pid = 100
+        self.writers: dict[int, int] = {}  # child pid -> our copy of its ready fd
+        self.unmounted: list[list[str]] = []
+        self.killed: list[tuple[int, int]] = []
+        self.aborted: list[str] = []
+        self.table = MOUNTED
+
+    def spawn_shim(self, ready_fd: int) -> int:
+        self.next_pid += 1
+        self.writers[self.next_pid] = os.dup(ready_fd)
+        return self.next_pid
+
+    def spawn_unmount(self, points: list[str]) -> int | None:
+        self.unmounted.append(points)
+        self.next_pid += 1
+        return self.next_pid
+
+    def kill(self, pid: int, number: int) -> None:
+        self.killed.append((pid, number))
+
+    def mountinfo(self) -> str:
+        return self.table
+
+    def abort_connection(self, device: str) -> None:
+        self.aborted.append(device)
+
+    def say(self, pid: int, text: bytes) -> None:
+        os.write(self.writers[pid], text)
+
+    def close(self) -> None:
+        for fd in self.writers.values():
+            os.close(fd)
+
+
+@pytest.fixture
+def system() -> Iterator[FakeSystem]:
+    fake = FakeSystem()
+    yield fake
+    fake.close()
+
+
+def keeper(system: FakeSystem, required: bool = False) -> ShimKeeper:
+    return ShimKeeper(system, _log.Log(_log.ERROR), MOUNTPOINT, required)
+
+
+def ready(shim: ShimKeeper, system: FakeSystem) -> None:
+    assert shim.pid is not None
+    system.say(shim.pid, b"READY\n")
+    for callback in shim.readers().values():
+        callback()
+
+
+def killed_by(number: int) -> int:
+    return number  # a wait status for death by signal ``number``
+
+
+def exited(code: int) -> int:
+    return code << 8
+
+
+def test_ready_line_makes_it_up_and_lets_the_main_process_start(system: FakeSystem) -> None:
+    shim = keeper(system)
+    shim.start(time.monotonic())
+    assert shim.phase == Phase.STARTING
+    assert not shim.events()
+    ready(shim, system)
+    assert shim.phase == Phase.UP
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
+
+
+def test_heartbeats_split_across_reads_keep_it_up(system: FakeSystem) -> None:
+    shim = keeper(system)
+    shim.start(time.monotonic())
+    ready(shim, system)
+    assert shim.pid is not None
+    system.say(shim.pid, b"ALI")
+    for callback in shim.readers().values():
+        callback()
+    deadline = shim.next_deadline()
+    assert deadline is not None
+    assert deadline == pytest.approx(time.monotonic() + HUNG_AFTER, abs=0.5)
+
+
+def test_a_crash_detaches_the_stale_files_and_restarts_at_once(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    first = shim.pid
+    assert first is not None
+    assert shim.claim(first, killed_by(signal.SIGKILL), now + 1)
+    assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
+    assert shim.phase == Phase.WAITING
+    assert shim.next_deadline() == now + 1 + BACKOFF[0]
+    shim.tick(now + 1)
+    assert shim.phase == Phase.STARTING
+    assert shim.pid not in (None, first)
+    # The unmount helper is ours too: claimed, not handed to the init model.
+    assert shim.claim(system.next_pid - 1, exited(0), now + 1)
+    # UnitsReady was reported once, not again for the restart.
+    ready(shim, system)
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
+
+
+def test_crashes_in_a_row_back_off_and_a_healthy_run_resets(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    delays = []
+    for _ in range(4):
+        assert shim.pid is not None
+        shim.claim(shim.pid, exited(1), now)
+        assert shim._restart_at is not None
+        delays.append(shim._restart_at - now)
+        shim.tick(now + 100)
+        now += 100
+    assert delays == list(BACKOFF[:4])
+    ready(shim, system)
+    shim._up_since = now - HEALTHY_AFTER  # up long enough
+    assert shim.pid is not None
+    shim.claim(shim.pid, exited(1), now)
+    assert shim._restart_at == now + BACKOFF[0]
+
+
+def test_a_silent_child_is_detached_aborted_and_killed(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    pid = shim.pid
+    assert pid is not None
+    shim.tick(now + HUNG_AFTER + 1)
+    assert system.aborted == ["0:52"]
+    assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
+    assert system.killed == [(pid, signal.SIGKILL), (pid, signal.SIGCONT)]
+    assert shim.phase == Phase.KILLED
+    assert shim.next_deadline() is None
+    system.table = ""  # the lazy unmount took them
+    shim.claim(pid, killed_by(signal.SIGKILL), now + HUNG_AFTER + 2)
+    assert shim.phase == Phase.WAITING
+    assert len(system.unmounted) == 1  # nothing left to detach the second time
+
+
+def test_not_ready_in_time_counts_as_hung(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    shim.tick(now + 60)
+    assert shim.phase == Phase.KILLED
+
+
+def test_unavailable_child_is_given_up_once_and_the_main_process_runs(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    assert shim.pid is not None
+    shim.claim(shim.pid, exited(69), now)
+    assert shim.phase == Phase.GONE
+    assert shim.next_deadline() is None
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
+
+
+def test_required_and_unavailable_asks_to_exit_1(system: FakeSystem) -> None:
+    shim = keeper(system, required=True)
+    shim.unavailable = "/dev/fuse is missing"
+    shim.start(time.monotonic())
+    events = shim.events()
+    assert [type(e) for e in events] == [model.ExitRequested, model.UnitsReady]
+    exit_request = events[0]
+    assert isinstance(exit_request, model.ExitRequested)
+    assert exit_request.code == 1
+    assert system.writers == {}  # nothing was spawned
+
+
+def test_after_stop_all_an_exit_is_final(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    shim.events()
+    shim.stop_all(now)
+    assert [type(e) for e in shim.events()] == [model.UnitsStopped]
+    assert shim.pid is not None
+    shim.claim(shim.pid, exited(0), now)
+    assert shim.phase == Phase.GONE
+    assert shim.next_deadline() is None
+
+
+def test_other_processes_are_not_claimed(system: FakeSystem) -> None:
+    shim = keeper(system)
+    shim.start(time.monotonic())
+    assert not shim.claim(99999, exited(0), time.monotonic())
+
+
+def test_a_shim_failing_to_come_up_delays_the_main_process_only_so_long(
+    system: FakeSystem,
+) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    assert shim.pid is not None
+    shim.claim(shim.pid, exited(1), now)  # crashes before READY
+    shim.tick(now)
+    assert shim.events() == []
+    assert shim.next_deadline() == now + BACKOFF[1] or shim.phase == Phase.STARTING
+    shim.tick(now + FIRST_READY_WAIT)
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
+    assert shim.phase in (Phase.STARTING, Phase.WAITING)  # still trying
+
+
+def test_required_and_never_ready_asks_to_exit_1(system: FakeSystem) -> None:
+    shim = keeper(system, required=True)
+    now = time.monotonic()
+    shim.start(now)
+    shim.tick(now + FIRST_READY_WAIT)
+    assert [type(e) for e in shim.events()] == [model.ExitRequested, model.UnitsReady]
