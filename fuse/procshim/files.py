@@ -26,8 +26,11 @@ class FileSource(Protocol):
 class Files:
     def __init__(self, root: Path = Path("/")) -> None:
         self.root = root
+        self._real_root = str(root) == "/"
 
-    def path(self, path: PurePosixPath | str) -> Path:
+    def path(self, path: PurePosixPath | str) -> Path | str:
+        if self._real_root:
+            return str(path)  # the common case, without pathlib's joins
         return self.root / str(path).lstrip("/")
 
     def read(self, path: PurePosixPath | str) -> str | None:

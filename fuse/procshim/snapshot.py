@@ -9,20 +9,29 @@ import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from procshim.cgroup import Readings
+from procshim.cgroup import (
+    CgroupReader,
+    CpuReadings,
+    IoReadings,
+    MemoryReadings,
+    PressureReadings,
+    Readings,
+    TaskReadings,
+)
 from procshim.cgroup import parse as cgroup_parse
 from procshim.host import HostFiles
 from procshim.loadtrack import LoadTracker
-from procshim.targets import Target, Targets
+from procshim.targets import Bounded, Target, Targets
 from procshim.views import VIEWS, Context, render
 
 MEMORY, CPU, IO, TASKS, PRESSURE = "memory", "cpu", "io", "tasks", "pressure"
+CPU_LIMITS = "cpu_limits"  # quota and cpuset, without usage: Readings.cpu too
 UPTIME, LOAD, HOST_CPUS = "uptime", "load", "host_cpus"
 
 NEEDS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "/proc/meminfo": frozenset({MEMORY}),
-        "/proc/cpuinfo": frozenset({CPU}),
+        "/proc/cpuinfo": frozenset({CPU_LIMITS}),
         "/proc/stat": frozenset({CPU, TASKS, UPTIME}),
         "/proc/uptime": frozenset({CPU, UPTIME, HOST_CPUS}),
         "/proc/loadavg": frozenset({TASKS, LOAD}),
@@ -31,14 +40,17 @@ NEEDS: Mapping[str, frozenset[str]] = MappingProxyType(
         "/proc/pressure/cpu": frozenset({PRESSURE}),
         "/proc/pressure/memory": frozenset({PRESSURE}),
         "/proc/pressure/io": frozenset({PRESSURE}),
-        "/sys/devices/system/cpu/online": frozenset({CPU}),
-        "/sys/devices/system/cpu/possible": frozenset({CPU}),
-        "/sys/devices/system/cpu/present": frozenset({CPU}),
+        "/sys/devices/system/cpu/online": frozenset({CPU_LIMITS}),
+        "/sys/devices/system/cpu/possible": frozenset({CPU_LIMITS}),
+        "/sys/devices/system/cpu/present": frozenset({CPU_LIMITS}),
     }
 )
 assert set(NEEDS) == set(VIEWS), "every view says what it needs"
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# What a view does not need stays unknown: shared, immutable, made once.
+_NO_MEMORY, _NO_CPU, _NO_IO = MemoryReadings(), CpuReadings(), IoReadings()
+_NO_TASKS, _NO_PRESSURE = TaskReadings(), PressureReadings()
 
 
 def _boot_time_now() -> float:
@@ -56,6 +68,7 @@ class Snapshots:
         self.host = host
         self.targets = targets
         self.loads = loads
+        self.tasks = RecentTasks()
         self._uptime_clock = uptime_clock
 
     def paths(self) -> list[str]:
@@ -73,12 +86,17 @@ class Snapshots:
     def context(self, path: str, target: Target) -> Context:
         needs = NEEDS.get(path, frozenset())
         reader = target.reader
+        cpu = _NO_CPU
+        if CPU in needs:
+            cpu = reader.cpu()
+        elif CPU_LIMITS in needs:
+            cpu = reader.cpu_limits()
         readings = Readings(
-            **{
-                name: getattr(reader, name)()
-                for name in (MEMORY, CPU, IO, TASKS, PRESSURE)
-                if name in needs
-            }
+            reader.memory() if MEMORY in needs else _NO_MEMORY,
+            cpu,
+            reader.io() if IO in needs else _NO_IO,
+            self.tasks.get(target.key, reader) if TASKS in needs else _NO_TASKS,
+            reader.pressure() if PRESSURE in needs else _NO_PRESSURE,
         )
         started = host_uptime = None
         if UPTIME in needs:
@@ -92,3 +110,28 @@ class Snapshots:
             ) or tuple(range(os.cpu_count() or 1))
         load = self.loads.current(target.key, reader) if LOAD in needs else None
         return Context(readings, host_cpus, started, host_uptime, load)
+
+
+class RecentTasks:
+    """Task counts per cgroup, reused for ``fresh_for`` seconds.
+
+    Counting walks the cgroup's task lists and reads /proc/TID/stat of every
+    thread: for a busy container that is milliseconds, too much for each open
+    of /proc/stat (procs_running) and /proc/loadavg (running/total). The
+    kernel's own load average moves in 5-second steps; a count a second old
+    tells the same.
+    """
+
+    def __init__(self, fresh_for: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.fresh_for = fresh_for
+        self._clock = clock
+        self._counts: Bounded[str, tuple[float, TaskReadings]] = Bounded(512)
+
+    def get(self, key: str, reader: CgroupReader) -> TaskReadings:
+        now = self._clock()
+        cached = self._counts.get(key)
+        if cached is not None and now - cached[0] < self.fresh_for:
+            return cached[1]
+        counted = reader.tasks()
+        self._counts.put(key, (now, counted))
+        return counted

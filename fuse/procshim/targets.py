@@ -64,7 +64,7 @@ class Bounded(Generic[_K, _V]):
 class Target:
     key: str  # the /proc/PID/cgroup text: one reader and one load average per cgroup
     reader: CgroupReader
-    init_pid: int  # the container's init: its start is the container's uptime origin
+    caller: int  # who reads; its PID namespace's init started the container's clock
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,13 @@ class Targets:
         self._inits: Bounded[str, _Init] = Bounded(capacity)
         self._mountinfo = ""
         self._mountinfo_at: float | None = None
+        self._namespace: str | None = None
 
     def for_caller(self, pid: int) -> Target:
         """The target for a read by ``pid``; a gone or invisible caller gets the default."""
         if pid > 0:
-            init = self.init_of(pid)
-            subject = init if self._view == INIT else pid
-            found = self._target(subject, init)
+            subject = self.init_of(pid) if self._view == INIT else pid
+            found = self._target(subject, pid)
             if found is not None:
                 return found
         fallback = self._target(self._default_pid, self._default_pid)
@@ -108,7 +108,7 @@ class Targets:
             return Target("", NoCgroup(), self._default_pid)
         return fallback
 
-    def _target(self, pid: int, init_pid: int) -> Target | None:
+    def _target(self, pid: int, caller: int) -> Target | None:
         key = self._files.read(f"/proc/{pid}/cgroup")
         if not key:
             return None
@@ -116,7 +116,7 @@ class Targets:
         if reader is None:
             reader = reader_for(self._files, key, self._mounts())
             self._readers.put(key, reader)
-        return Target(key, reader, init_pid)
+        return Target(key, reader, caller)
 
     def _mounts(self) -> str:
         now = self._clock()
@@ -126,22 +126,27 @@ class Targets:
         return self._mountinfo
 
     def init_of(self, pid: int) -> int:
-        """The init of ``pid``'s PID namespace, as a pid of ours."""
+        """The init of ``pid``'s PID namespace, as a pid of ours; the default
+        pid for our own namespace."""
         namespace = self._files.readlink(f"/proc/{pid}/ns/pid")
-        own = self._files.readlink(f"/proc/{self._default_pid}/ns/pid")
-        if namespace is None or namespace == own:
+        if namespace is None or namespace == self._own_namespace():
             return self._default_pid
         cached = self._inits.get(namespace)
         if cached is not None:
             # A pid may be reused by a process of another namespace.
-            if self._files.readlink(f"/proc/{cached.pid}/ns/pid") == namespace:
+            if cached.pid == pid or self._files.readlink(f"/proc/{cached.pid}/ns/pid") == namespace:
                 return cached.pid
             self._inits.drop(namespace)
         found = self._walk_up(pid, namespace) or self._scan(namespace)
-        if found is None:
-            return pid  # no init visible (it exited): the caller's own start stands in
-        self._inits.put(namespace, _Init(found, namespace))
-        return found
+        # No init visible (it exited, or it is outside our /proc): the caller
+        # itself stands in, remembered so the next open does not scan again.
+        self._inits.put(namespace, _Init(found or pid, namespace))
+        return found or pid
+
+    def _own_namespace(self) -> str | None:
+        if self._namespace is None:
+            self._namespace = self._files.readlink("/proc/self/ns/pid")
+        return self._namespace
 
     def _walk_up(self, pid: int, namespace: str) -> int | None:
         """Most processes descend from their namespace's init; those that
@@ -170,8 +175,8 @@ class Targets:
         return None
 
     def started_ticks(self, target: Target) -> int | None:
-        """When the target's init started, in clock ticks after boot."""
-        return process_start_ticks(self._files, target.init_pid)
+        """When the container started: its init's start, in clock ticks after boot."""
+        return process_start_ticks(self._files, self.init_of(target.caller))
 
 
 def _status_fields(text: str | None) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """The one interface every backend offers, and the walks they share."""
 
 from collections.abc import Callable
-from pathlib import PurePosixPath
 from typing import Protocol
 
 from procshim.cgroup import parse
@@ -28,6 +27,11 @@ class CgroupReader(Protocol):
     def memory(self) -> MemoryReadings: ...
 
     def cpu(self) -> CpuReadings: ...
+
+    def cpu_limits(self) -> CpuReadings:
+        """``cpu()`` without usage (quota and cpuset only): cheaper, for the
+        files that show CPUs, not their time."""
+        ...
 
     def io(self) -> IoReadings: ...
 
@@ -57,6 +61,9 @@ class NoCgroup:
     def cpu(self) -> CpuReadings:
         return CpuReadings()
 
+    def cpu_limits(self) -> CpuReadings:
+        return CpuReadings()
+
     def io(self) -> IoReadings:
         return IoReadings()
 
@@ -77,15 +84,13 @@ def smallest(
 
     A child's limit never loosens its parent's, so the effective one is the minimum.
     """
-    values = [parse_one(files.read(d / name)) for d in where.lineage()]
+    values = [parse_one(files.read(f"{d}/{name}")) for d in where.paths]
     known = [v for v in values if v is not None]
     return min(known) if known else None
 
 
-def tightest_quota(
-    where: Location, read_one: Callable[[PurePosixPath], CpuQuota | None]
-) -> CpuQuota | None:
-    quotas = [q for q in (read_one(d) for d in where.lineage()) if q is not None]
+def tightest_quota(where: Location, read_one: Callable[[str], CpuQuota | None]) -> CpuQuota | None:
+    quotas = [q for q in (read_one(d) for d in where.paths) if q is not None]
     return min(quotas, key=lambda q: q.cpus) if quotas else None
 
 
@@ -93,9 +98,9 @@ def first_cpuset(
     files: FileSource, where: Location, names: tuple[str, ...]
 ) -> tuple[int, ...] | None:
     """The nearest non-empty CPU list: an empty cpuset means "as my parent"."""
-    for directory in where.lineage():
+    for directory in where.paths:
         for name in names:
-            cpus = parse.parse_cpu_list(files.read(directory / name))
+            cpus = parse.parse_cpu_list(files.read(f"{directory}/{name}"))
             if cpus is not None:
                 return cpus
     return None

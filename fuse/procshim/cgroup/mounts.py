@@ -9,6 +9,7 @@ container's path as root. A root of "/.." (mounted above our namespace) or
 one below our cgroup does not show our cgroup: that hierarchy stays unknown.
 """
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,6 +47,17 @@ class Location:
     def lineage(self) -> list[PurePosixPath]:
         """The cgroup, then each ancestor visible through the mount, up to its root."""
         return [self.mount_point.joinpath(*self.below[:n]) for n in range(len(self.below), -1, -1)]
+
+    # The same as plain strings, made once: readers join file names to them on
+    # every FUSE open, where pathlib's joins cost more than the reads.
+    @functools.cached_property
+    def path(self) -> str:
+        return str(self.directory)
+
+    @functools.cached_property
+    def paths(self) -> tuple[str, ...]:
+        """``lineage()`` as strings."""
+        return tuple(str(d) for d in self.lineage())
 
 
 def parse_proc_cgroup(text: str) -> list[Membership]:

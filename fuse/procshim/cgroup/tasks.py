@@ -5,7 +5,6 @@ kernel's does; /proc/stat's procs_running counts R alone.
 """
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from procshim.cgroup import parse
 from procshim.files import FileSource
@@ -21,15 +20,15 @@ class TaskStates:
     blocked: int | None
 
 
-def subtree_ids(files: FileSource, directory: PurePosixPath, list_name: str) -> list[int]:
+def subtree_ids(files: FileSource, directory: str, list_name: str) -> list[int]:
     """Ids listed in ``list_name`` of ``directory`` and of every cgroup below it."""
     ids: list[int] = []
     pending = [(directory, 0)]
     while pending:
         current, depth = pending.pop()
-        ids.extend(parse.parse_ids(files.read(current / list_name)))
+        ids.extend(parse.parse_ids(files.read(f"{current}/{list_name}")))
         if depth < _MAX_DEPTH:
-            pending.extend((current / name, depth + 1) for name in files.subdirs(current))
+            pending.extend((f"{current}/{name}", depth + 1) for name in files.subdirs(current))
     return ids
 
 

@@ -68,19 +68,11 @@ class V1Reader:
         if where is None:
             return MemoryReadings()
         read = self.files.read
-        stat = parse.parse_flat_keyed(read(where.directory / "memory.stat"))
-        # hierarchical_*_limit is the kernel's own minimum over all ancestors,
-        # including those above a cgroup namespace that we cannot walk to.
-        limit = _min_known(
-            smallest(self.files, where, "memory.limit_in_bytes", parse.parse_v1_limit),
-            parse.parse_v1_limit(_text(stat.get("hierarchical_memory_limit"))),
-        )
-        memsw = _min_known(
-            smallest(self.files, where, "memory.memsw.limit_in_bytes", parse.parse_v1_limit),
-            parse.parse_v1_limit(_text(stat.get("hierarchical_memsw_limit"))),
-        )
-        usage = parse.parse_int(read(where.directory / "memory.usage_in_bytes"))
-        memsw_usage = parse.parse_int(read(where.directory / "memory.memsw.usage_in_bytes"))
+        stat = parse.parse_flat_keyed(read(f"{where.path}/memory.stat"))
+        limit = self._limit(where, stat, "memory.limit_in_bytes", "hierarchical_memory_limit")
+        memsw = self._limit(where, stat, "memory.memsw.limit_in_bytes", "hierarchical_memsw_limit")
+        usage = parse.parse_int(read(f"{where.path}/memory.usage_in_bytes"))
+        memsw_usage = parse.parse_int(read(f"{where.path}/memory.memsw.usage_in_bytes"))
         # memsw is memory + swap; without swap accounting its files are absent.
         swap_limit = None if memsw is None else max(0, memsw - (limit or 0))
         swap_usage = None
@@ -88,20 +80,16 @@ class V1Reader:
             swap_usage = max(0, memsw_usage - usage)
         return MemoryReadings(limit, usage, swap_limit, swap_usage, _memory_stat(stat))
 
+    def _limit(self, where: Location, stat: Mapping[str, int], name: str, key: str) -> int | None:
+        """hierarchical_*_limit is the kernel's own minimum over all ancestors,
+        including those above a cgroup namespace that we cannot walk to. Only
+        where memory.stat lacks it do we walk the ancestors we can see."""
+        if key in stat:
+            return parse.parse_v1_limit(str(stat[key]))
+        return smallest(self.files, where, name, parse.parse_v1_limit)
+
     def cpu(self) -> CpuReadings:
-        quota = cpuset = None
-        if (where := self.locations.get("cpu")) is not None:
-            read = self.files.read
-            quota = tightest_quota(
-                where,
-                lambda d: parse.parse_cfs(
-                    read(d / "cpu.cfs_quota_us"), read(d / "cpu.cfs_period_us")
-                ),
-            )
-        if (where := self.locations.get("cpuset")) is not None:
-            # effective_cpus (Linux 4.7+) already applies the ancestors' sets.
-            names = ("cpuset.effective_cpus", "cpuset.cpus")
-            cpuset = first_cpuset(self.files, where, names)
+        limits = self.cpu_limits()
         per_cpu = usage = None
         if (where := self.locations.get("cpuacct")) is not None:
             per_cpu = self._per_cpu(where)
@@ -110,26 +98,42 @@ class V1Reader:
                     sum(t.user_ns for t in per_cpu.values()),
                     sum(t.system_ns for t in per_cpu.values()),
                 )
-        return CpuReadings(quota, cpuset, usage, per_cpu)
+        return CpuReadings(limits.quota, limits.cpuset, usage, per_cpu)
+
+    def cpu_limits(self) -> CpuReadings:
+        quota = cpuset = None
+        if (where := self.locations.get("cpu")) is not None:
+            read = self.files.read
+            quota = tightest_quota(
+                where,
+                lambda d: parse.parse_cfs(
+                    read(f"{d}/cpu.cfs_quota_us"), read(f"{d}/cpu.cfs_period_us")
+                ),
+            )
+        if (where := self.locations.get("cpuset")) is not None:
+            # effective_cpus (Linux 4.7+) already applies the ancestors' sets.
+            names = ("cpuset.effective_cpus", "cpuset.cpus")
+            cpuset = first_cpuset(self.files, where, names)
+        return CpuReadings(quota, cpuset)
 
     def _per_cpu(self, where: Location) -> dict[int, CpuTimes] | None:
-        directory = where.directory
+        directory = where.path
         read = self.files.read
-        table = parse.parse_usage_all(read(directory / "cpuacct.usage_all"))
+        table = parse.parse_usage_all(read(f"{directory}/cpuacct.usage_all"))
         if table is not None:
             return table
-        user = parse.parse_percpu(read(directory / "cpuacct.usage_percpu_user"))
-        system = parse.parse_percpu(read(directory / "cpuacct.usage_percpu_sys"))
+        user = parse.parse_percpu(read(f"{directory}/cpuacct.usage_percpu_user"))
+        system = parse.parse_percpu(read(f"{directory}/cpuacct.usage_percpu_sys"))
         if user is not None and system is not None and len(user) == len(system):
             return {
                 cpu: CpuTimes(u, s) for cpu, (u, s) in enumerate(zip(user, system, strict=True))
             }
         # Before Linux 4.7: per-CPU totals, split by the cgroup-wide user/system
         # ratio of cpuacct.stat (in USER_HZ ticks; only the ratio matters here).
-        totals = parse.parse_percpu(read(directory / "cpuacct.usage_percpu"))
+        totals = parse.parse_percpu(read(f"{directory}/cpuacct.usage_percpu"))
         if totals is None:
             return None
-        ticks = parse.parse_flat_keyed(read(directory / "cpuacct.stat"))
+        ticks = parse.parse_flat_keyed(read(f"{directory}/cpuacct.stat"))
         user_ticks, system_ticks = ticks.get("user", 0), ticks.get("system", 0)
         share = user_ticks / (user_ticks + system_ticks) if user_ticks + system_ticks else 1.0
         return {
@@ -142,8 +146,8 @@ class V1Reader:
             return IoReadings()
         for bytes_name, ios_name in _BLKIO_FILES:
             devices = parse.parse_blkio(
-                self.files.read(where.directory / bytes_name),
-                self.files.read(where.directory / ios_name),
+                self.files.read(f"{where.path}/{bytes_name}"),
+                self.files.read(f"{where.path}/{ios_name}"),
             )
             # Only "Total 0" cannot tell "no I/O" from "not counted": keep looking.
             if devices:
@@ -153,11 +157,11 @@ class V1Reader:
     def tasks(self) -> TaskReadings:
         pids_current = pids_max = None
         if (where := self.locations.get("pids")) is not None:
-            pids_current = parse.parse_int(self.files.read(where.directory / "pids.current"))
+            pids_current = parse.parse_int(self.files.read(f"{where.path}/pids.current"))
             pids_max = smallest(self.files, where, "pids.max", parse.parse_max)
         for controller in _TASK_CONTROLLERS:
             if (where := self.locations.get(controller)) is not None:
-                states = task_states(self.files, subtree_ids(self.files, where.directory, "tasks"))
+                states = task_states(self.files, subtree_ids(self.files, where.path, "tasks"))
                 return TaskReadings(
                     states.total, states.running, states.blocked, pids_current, pids_max
                 )
@@ -173,12 +177,3 @@ def _memory_stat(stat: Mapping[str, int]) -> MemoryStat:
         return total if total is not None else stat.get(key)
 
     return MemoryStat(**{field: value(key) for field, key in _STAT_KEYS.items()})
-
-
-def _min_known(*values: int | None) -> int | None:
-    known = [v for v in values if v is not None]
-    return min(known) if known else None
-
-
-def _text(value: int | None) -> str | None:
-    return None if value is None else str(value)

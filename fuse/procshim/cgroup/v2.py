@@ -35,7 +35,7 @@ class V2Reader:
         self.where = where
 
     def _read(self, name: str) -> str | None:
-        return self.files.read(self.where.directory / name)
+        return self.files.read(f"{self.where.path}/{name}")
 
     def memory(self) -> MemoryReadings:
         # memory.high throttles but never OOM-kills: memory.max is the limit.
@@ -49,14 +49,17 @@ class V2Reader:
         )
 
     def cpu(self) -> CpuReadings:
+        limits = self.cpu_limits()
+        usage = _usage(parse.parse_flat_keyed(self._read("cpu.stat")))
+        return CpuReadings(quota=limits.quota, cpuset=limits.cpuset, usage=usage)
+
+    def cpu_limits(self) -> CpuReadings:
         read = self.files.read
-        quota = tightest_quota(self.where, lambda d: parse.parse_cpu_max(read(d / "cpu.max")))
+        quota = tightest_quota(self.where, lambda d: parse.parse_cpu_max(read(f"{d}/cpu.max")))
         # cpuset.cpus.effective exists only where the cpuset controller is
         # enabled; a parent's applies below it. It already honours ancestors.
         cpuset = first_cpuset(self.files, self.where, ("cpuset.cpus.effective",))
-        stat = parse.parse_flat_keyed(self._read("cpu.stat"))
-        usage = _usage(stat)
-        return CpuReadings(quota=quota, cpuset=cpuset, usage=usage)
+        return CpuReadings(quota=quota, cpuset=cpuset)
 
     def io(self) -> IoReadings:
         # io.stat counts this cgroup and its descendants; an empty file is
@@ -64,9 +67,9 @@ class V2Reader:
         return IoReadings(parse.parse_io_stat(self._read("io.stat")))
 
     def tasks(self) -> TaskReadings:
-        ids = subtree_ids(self.files, self.where.directory, "cgroup.threads")
+        ids = subtree_ids(self.files, self.where.path, "cgroup.threads")
         if not ids:
-            ids = subtree_ids(self.files, self.where.directory, "cgroup.procs")
+            ids = subtree_ids(self.files, self.where.path, "cgroup.procs")
         states = task_states(self.files, ids)
         listed = self._read("cgroup.threads") is not None or self._read("cgroup.procs") is not None
         return TaskReadings(

@@ -18,18 +18,18 @@ _KB = 1024
 
 
 def render_meminfo(host_text: str, memory: MemoryReadings) -> bytes:
+    if memory.usage is None:
+        return encode(host_text)
     host = _values(host_text)
-    if memory.usage is None or "MemTotal" not in host:
+    if "MemTotal" not in host:
         return encode(host_text)
     values = _container_values(host, memory)
-    lines = []
-    for line in host_text.splitlines(keepends=True):
-        key = line.partition(":")[0]
-        if key in values and line.rstrip().endswith(" kB"):
-            lines.append(format_line(key, values[key]) + "\n")
-        else:
-            lines.append(line)
-    return encode("".join(lines))
+    lines = host_text.split("\n")
+    for index, line in enumerate(lines):
+        key, _, rest = line.partition(":")
+        if key in values and rest.endswith(" kB"):
+            lines[index] = format_line(key, values[key])
+    return encode("\n".join(lines))
 
 
 def format_line(key: str, kb: int) -> str:
@@ -39,11 +39,11 @@ def format_line(key: str, kb: int) -> str:
 
 def _values(text: str) -> dict[str, int]:
     values: dict[str, int] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts and parts[0].isdigit():
-            values[key] = int(parts[0])
+        number = rest.split(None, 1)[:1]
+        if number and number[0].isdigit():
+            values[key] = int(number[0])
     return values
 
 
