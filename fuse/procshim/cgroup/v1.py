@@ -12,6 +12,7 @@ from procshim.cgroup.base import first_cpuset, smallest, tightest_quota
 from procshim.cgroup.mounts import Location
 from procshim.cgroup.readings import (
     CgroupVersion,
+    CpuQuota,
     CpuReadings,
     CpuTimes,
     IoReadings,
@@ -103,18 +104,18 @@ class V1Reader:
     def cpu_limits(self) -> CpuReadings:
         quota = cpuset = None
         if (where := self.locations.get("cpu")) is not None:
-            read = self.files.read
-            quota = tightest_quota(
-                where,
-                lambda d: parse.parse_cfs(
-                    read(f"{d}/cpu.cfs_quota_us"), read(f"{d}/cpu.cfs_period_us")
-                ),
-            )
+            quota = tightest_quota(where, self._cfs)
         if (where := self.locations.get("cpuset")) is not None:
             # effective_cpus (Linux 4.7+) already applies the ancestors' sets.
             names = ("cpuset.effective_cpus", "cpuset.cpus")
             cpuset = first_cpuset(self.files, where, names)
         return CpuReadings(quota, cpuset)
+
+    def _cfs(self, directory: str) -> CpuQuota | None:
+        quota = self.files.read(f"{directory}/cpu.cfs_quota_us")
+        if quota is None or quota.lstrip().startswith("-"):
+            return None  # -1: no quota here, and no period worth reading (one read per open)
+        return parse.parse_cfs(quota, self.files.read(f"{directory}/cpu.cfs_period_us"))
 
     def _per_cpu(self, where: Location) -> dict[int, CpuTimes] | None:
         directory = where.path

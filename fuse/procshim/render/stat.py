@@ -25,8 +25,10 @@ def render_stat(
     host_rows: dict[int, list[int]] = {}
     width = 10
     for line in lines:
+        if not line.startswith("cpu"):
+            continue  # the long "intr" line is never split: this runs on every open
         words = line.split()
-        host_id = cpu_line_id(words[0]) if words else None
+        host_id = cpu_line_id(words[0])
         if host_id is not None and all(w.isdigit() for w in words[1:]):
             host_rows[host_id] = [int(w) for w in words[1:]]
             width = len(words) - 1
@@ -48,7 +50,7 @@ def render_stat(
     cpu_lines += [f"cpu{k} " + " ".join(map(str, row)) + "\n" for k, row in enumerate(rows)]
     out: list[str] = []
     for line in lines:
-        word = line.split(maxsplit=1)[0] if line.strip() else ""
+        word = line.partition(" ")[0].rstrip("\n")
         if word == "cpu":
             out.extend(cpu_lines)
         elif cpu_line_id(word) is not None:
