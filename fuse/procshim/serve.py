@@ -1,12 +1,13 @@
 """Running the FUSE server: mount, bind over /proc and /sys, say READY, keep alive, stop.
 
-Threads: libfuse's own (requests; they start with every signal blocked), the
-load sampler, and the main thread, which does the binds, the heartbeat and the
-stop. Signals reach only the main thread: they are blocked while the other
-threads start, and TERM/INT/HUP have Python handlers before libfuse looks
-(libfuse installs its own only over default ones), so a stop always removes
-the binds before the FUSE mount itself — readers never see a bind of a dead
-mount.
+Threads: libfuse's loop (one request at a time; with ``--threads`` libfuse's
+pool, which measured half the throughput, its workers only queueing for the
+GIL; either starts with every signal blocked), the load sampler, and the main
+thread, which does the binds, the heartbeat and the stop. Signals reach only
+the main thread: they are blocked while the other threads start, and
+TERM/INT/HUP have Python handlers before libfuse looks (libfuse installs its
+own only over default ones), so a stop always removes the binds before the
+FUSE mount itself — readers never see a bind of a dead mount.
 """
 
 import contextlib
@@ -84,10 +85,14 @@ class Server:
 
     def start(self) -> None:
         """Mount and wait until requests are served; Unavailable if the mount fails."""
+        if not self.snapshots.paths():
+            raise Unavailable("none of the /proc and /sys files to serve could be opened")
         for name in STOP_SIGNALS:
             signal.signal(name, _raise_stop)
-        os.makedirs(self.mountpoint, mode=0o755, exist_ok=True)
+        # Leftovers first: makedirs stats the mount point, and the dead mount
+        # of a killed instance answers ENOTCONN (makedirs then raises EEXIST).
         clear_leftovers(self.mountpoint)
+        os.makedirs(self.mountpoint, mode=0o755, exist_ok=True)
         self._thread = threading.Thread(target=self._serve, name="procshim-fuse", daemon=True)
         with stop_signals_blocked():
             self._thread.start()

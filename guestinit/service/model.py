@@ -270,7 +270,8 @@ def _control_exited(config: ServiceConfig, state: State, event: Exited, now: flo
         # START -> (PID file read) -> START_POST
         waiting = dataclasses.replace(state, phase=None)
         return waiting, [note, ReadPidFile()]
-    if state.sub in KILL_STATES:
+    if state.sub in KILL_STATES or state.phase is None:
+        # No command list is running (a control pid we never asked for): nothing follows.
         return state, [note]
     return rules.noted(note, _next_command(config, state, Role.CONTROL, now))
 
