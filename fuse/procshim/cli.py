@@ -16,10 +16,17 @@ import sys
 
 from procshim import __version__
 from procshim.binding import Unavailable, load_binding
-from procshim.files import Files
+from procshim.files import KeptFiles
 from procshim.host import HostFiles
 from procshim.loadtrack import LoadTracker
-from procshim.serve import Server, Stop, keep_alive, say, stop_signals_blocked
+from procshim.serve import (
+    Server,
+    Stop,
+    clear_leftovers,
+    keep_alive,
+    say,
+    stop_signals_blocked,
+)
 from procshim.snapshot import Snapshots
 from procshim.targets import CALLER, VIEWS, Targets
 from procshim.views import VIEWS as FILES
@@ -87,9 +94,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _server(args: argparse.Namespace, default_pid: int) -> Server:
     binding = load_binding()
+    # A killed instance's binds would answer these opens with ENOTCONN.
+    clear_leftovers(args.mountpoint.rstrip("/") or "/")
     # Opened before the binds: these descriptors reach the real files afterwards.
     host = HostFiles(FILES)
-    targets = Targets(Files(), view=args.view, default_pid=default_pid)
+    targets = Targets(KeptFiles(), view=args.view, default_pid=default_pid)
     snapshots = Snapshots(host, targets, LoadTracker())
     return Server(args.mountpoint, snapshots, binding, threads=args.threads)
 
