@@ -93,6 +93,7 @@ class Targets:
         self._mountinfo = ""
         self._mountinfo_at: float | None = None
         self._namespace: str | None = None
+        self._pid1_ticks: int | None = None
 
     def for_caller(self, pid: int) -> Target:
         """The target for a read by ``pid``; a gone or invisible caller gets the default."""
@@ -176,7 +177,13 @@ class Targets:
 
     def started_ticks(self, target: Target) -> int | None:
         """When the container started: its init's start, in clock ticks after boot."""
-        return process_start_ticks(self._files, self.init_of(target.caller))
+        init = self.init_of(target.caller)
+        if init != 1:
+            return process_start_ticks(self._files, init)
+        # Our own namespace's PID 1 outlives us: its start is read once.
+        if self._pid1_ticks is None:
+            self._pid1_ticks = process_start_ticks(self._files, 1)
+        return self._pid1_ticks
 
 
 def _status_fields(text: str | None) -> dict[str, str]:

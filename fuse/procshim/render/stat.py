@@ -29,8 +29,11 @@ def render_stat(
             continue  # the long "intr" line is never split: this runs on every open
         words = line.split()
         host_id = cpu_line_id(words[0])
-        if host_id is not None and all(w.isdigit() for w in words[1:]):
-            host_rows[host_id] = [int(w) for w in words[1:]]
+        if host_id is not None:
+            try:
+                host_rows[host_id] = [int(w) for w in words[1:]]
+            except ValueError:
+                continue
             width = len(words) - 1
     visible = visible_cpus(cpu, sorted(host_rows)) if host_rows else ()
     busy = busy_ticks(cpu, visible)
@@ -53,7 +56,7 @@ def render_stat(
         word = line.partition(" ")[0].rstrip("\n")
         if word == "cpu":
             out.extend(cpu_lines)
-        elif cpu_line_id(word) is not None:
+        elif word.startswith("cpu") and cpu_line_id(word) is not None:
             continue
         elif word == "procs_running" and tasks.running is not None:
             # Like the kernel's, never 0: the reader itself is running.
