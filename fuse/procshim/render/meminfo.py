@@ -37,8 +37,8 @@ def format_line(key: str, kb: int) -> str:
     return f"{key + ':':<16}{kb:>8} kB"
 
 
-# The only host lines the computation needs: the caps and the swap total.
-_HOST_KEYS = ("MemTotal", "MemFree", "MemAvailable", "SwapTotal")
+# The only host lines the computation needs: the caps, the swap total, Mlocked.
+_HOST_KEYS = ("MemTotal", "MemFree", "MemAvailable", "SwapTotal", "Mlocked")
 
 
 def _values(text: str) -> dict[str, int]:
@@ -84,6 +84,8 @@ def _container_values(host: dict[str, int], memory: MemoryReadings) -> dict[str,
         "Active(file)": kb(stat.active_file),
         "Inactive(file)": kb(stat.inactive_file),
         "Unevictable": kb(stat.unevictable),
+        # No cgroup counts mlocked pages apart; they are unevictable, so cap the host's.
+        "Mlocked": min(host.get("Mlocked", 0), kb(stat.unevictable)),
         "Dirty": kb(stat.file_dirty),
         "Writeback": kb(stat.file_writeback),
         "AnonPages": kb(stat.anon),

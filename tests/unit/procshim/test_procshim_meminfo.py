@@ -121,3 +121,14 @@ def test_missing_usage_or_odd_host_text_falls_back() -> None:
     assert render_meminfo(HOST, MemoryReadings(limit=MiB)) == HOST.encode()
     assert render_meminfo("garbage\n", MemoryReadings(limit=MiB, usage=1)) == b"garbage\n"
     assert render_meminfo("", MemoryReadings(limit=MiB, usage=1)) == b""
+
+
+def test_mlocked_never_exceeds_the_cgroups_unevictable_pages() -> None:
+    text = HOST.replace(
+        next(line for line in HOST.splitlines() if line.startswith("Mlocked:")),
+        format_line("Mlocked", 900_000),
+    )
+    memory = MemoryReadings(limit=512 * MiB, usage=100 * MiB, stat=MemoryStat(unevictable=3 * MiB))
+    assert values(render_meminfo(text, memory))["Mlocked"] == 3 * 1024
+    unlocked = MemoryReadings(limit=512 * MiB, usage=100 * MiB, stat=MemoryStat(unevictable=0))
+    assert values(render_meminfo(text, unlocked))["Mlocked"] == 0
