@@ -8,6 +8,8 @@ Layout (see DESIGN.md in the steering repo for the why):
                 reaper, spawning the main process, the drain, parent notification.
 - ``_argv``     a tiny getopt-style parser; ``_log`` the stderr logger;
                 ``_signames`` signal names <-> numbers.
+- ``hints``     runtime environment hints from cgroup limits (pure);
+                ``hints_system`` reads the limits, prints or applies them.
 
 Start-up cost matters here (``guestinit -- cmd`` should cost about a bare
 interpreter), so the PID-1 path imports only ``os``, ``sys``, ``_signal``,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 USAGE = """\
 usage: guestinit [OPTIONS] [--] [COMMAND [ARGS...]]
        guestinit ctl VERB [ARGS...]      (see guestinit ctl --help)
+       guestinit hints [--pid PID] [--json]  (runtime hints as export lines)
 
 Run COMMAND as the main process: reap zombies, forward signals, exit with its code.
 Units placed in /etc/guestinit/units (or given with --start) run beside it; the
@@ -60,6 +61,13 @@ options:
                           there), on, off, or required (fatal if it cannot run);
                           GUESTINIT_PROCSHIM
   --no-procshim           the same as --procshim off
+  --vm                    VM guest mode even with container markers (only as the
+                          machine's init; auto-detected otherwise): mount /proc, /sys,
+                          /dev, fstab, hostname, network, power off at the end
+  --no-vm                 never VM guest mode
+  --hints                 give the main process and the services environment hints
+                          from the cgroup limits (GOMAXPROCS, JAVA_TOOL_OPTIONS,
+                          NODE_OPTIONS, ...) unless set already; GUESTINIT_HINTS=1
   --journal-socket PATH   journald's socket for StandardOutput=journal, used when it
                           listens (default /run/systemd/journal/socket)
   --state-dir DIR         where state survives restarts: Persistent= timer stamps
@@ -70,7 +78,7 @@ options:
   -h, --help              print this help and exit
 
 environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE,
-GUESTINIT_UNIT_PATH, GUESTINIT_PROCSHIM.
+GUESTINIT_UNIT_PATH, GUESTINIT_PROCSHIM, GUESTINIT_HINTS.
 exit status: the main process's; 128+N if it died of signal N; 126 not executable;
 127 not found; 2 usage error.
 """
@@ -100,6 +108,9 @@ _LONG = {
     "no-unit-cgroups": "--no-unit-cgroups",
     "procshim=": "--procshim",
     "no-procshim": "--no-procshim",
+    "vm": "--vm",
+    "no-vm": "--no-vm",
+    "hints": "--hints",
     "parent-death-signal=": "-p",
     "verbose": "-v",
     "quiet": "-q",
@@ -116,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit.control import client
 
         return client.main(argv[2:])
+    if argv[1:2] == ["hints"]:
+        from guestinit import hints_system
+
+        return hints_system.main(argv[2:])
     if name == "systemctl":
         from guestinit.control import systemctl
 
@@ -131,10 +146,28 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parsed = parse(argv[1:], os.environ)
     if isinstance(parsed, int):
-        return parsed
+        if parsed != 0 and _machine_init(os.environ, forced=False):
+            # A machine's init must not exit (the kernel panics): boot anyway.
+            parsed = InitConfig([], vm=True)
+        else:
+            return parsed
+    if parsed.vm:
+        from guestinit.boot.run import run_vm
+
+        return run_vm(parsed)
     from guestinit.pid1.loop import run
 
     return run(parsed)
+
+
+def _machine_init(env: "Mapping[str, str]", forced: bool) -> bool:
+    """VM guest mode: PID 1 of the machine (never of a PID namespace); ``forced``
+    (--vm) skips the container markers. Only PID 1 imports the probe."""
+    if os.getpid() != 1:
+        return False
+    from guestinit.boot import detect
+
+    return detect.is_machine_init(env, forced)
 
 
 def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
@@ -157,11 +190,13 @@ def _build(
     level = _level_from_env(env.get("GUESTINIT_LOG_LEVEL", ""))
     kwargs: dict[str, object] = {"grace": _seconds(env.get("GUESTINIT_GRACE", "5"))}
     kwargs["procshim"] = parse_mode(env.get("GUESTINIT_PROCSHIM", "auto"))
+    kwargs["hints"] = _flag_from_env("GUESTINIT_HINTS", env.get("GUESTINIT_HINTS", ""))
     rewrites: dict[int, int] = {}
     success: set[int] = set()
     unit_path: list[str] = []
     start: list[str] = []
     exit_on: list[str] = []
+    vm_option = ""
     control: dict[str, str] = {}
     if env.get("GUESTINIT_CONTROL_SOCKET"):
         control["socket"] = env["GUESTINIT_CONTROL_SOCKET"]
@@ -208,8 +243,16 @@ def _build(
             kwargs["procshim"] = parse_mode(value)
         elif option == "--no-procshim":
             kwargs["procshim"] = "off"
+        elif option in ("--vm", "--no-vm"):
+            vm_option = option
+        elif option == "--hints":
+            kwargs["hints"] = True
         elif option in _LOG_OPTIONS:
             control[_LOG_OPTIONS[option]] = value
+    vm = vm_option != "--no-vm" and _machine_init(env, forced=vm_option == "--vm")
+    if vm_option == "--vm" and not vm:
+        raise _argv.UsageError("--vm: not the machine's init (PID 1 of the first PID namespace)")
+    kwargs["vm"] = vm
     if not unit_path and env.get("GUESTINIT_UNIT_PATH"):
         unit_path = [p for p in env["GUESTINIT_UNIT_PATH"].split(":") if p]
     units = _units_in_use(start, command)
@@ -218,7 +261,7 @@ def _build(
         kwargs["services_factory"] = _manager_factory(
             unit_path, start, exit_on, control, log_options
         )
-    elif not command:
+    elif not command and not vm:
         raise _argv.UsageError("no command given and no units to run")
     log = _log.Log(min(level, _log.TRACE))
     return InitConfig(
@@ -352,3 +395,11 @@ def _level_from_env(text: str) -> int:
     if text.lower() not in _log.LEVEL_NAMES:
         raise ValueError(f"GUESTINIT_LOG_LEVEL must be one of {', '.join(_log.LEVEL_NAMES)}")
     return _log.LEVEL_NAMES[text.lower()]
+
+
+def _flag_from_env(name: str, text: str) -> bool:
+    if text.lower() in ("", "0", "no", "false", "off"):
+        return False
+    if text.lower() in ("1", "yes", "true", "on"):
+        return True
+    raise ValueError(f"{name} must be 1 or 0, got {text!r}")

@@ -29,8 +29,10 @@ class InitConfig:
         "exec_failure_code",
         "forward_to_group",
         "grace",
+        "hints",
         "log",
         "parent_death_signal",
+        "power_signals",
         "procshim",
         "rewrites",
         "services_factory",
@@ -39,6 +41,7 @@ class InitConfig:
         "subreaper",
         "success_codes",
         "term_group_on_exit",
+        "vm",
         "wait_for_units",
         "warn_on_reap",
     )
@@ -63,6 +66,8 @@ class InitConfig:
         services_factory: "ServicesFactory | None" = None,
         wait_for_units: bool = True,
         procshim: str = "off",
+        hints: bool = False,
+        vm: bool = False,
     ) -> None:
         self.command = command
         self.log = log or _log.Log()
@@ -95,3 +100,9 @@ class InitConfig:
         self.wait_for_units = wait_for_units
         # The resource shim: auto|on|off|required (see guestinit.shim.mode).
         self.procshim = procshim
+        # Set runtime environment hints from the cgroup limits (guestinit.hints).
+        self.hints = hints
+        # VM guest mode: boot the machine first, power it off at the end (guestinit.boot).
+        self.vm = vm
+        # VM mode: signal number -> "poweroff"/"reboot"/"halt" (set by guestinit.boot.run).
+        self.power_signals: dict[int, str] = {}

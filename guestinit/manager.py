@@ -37,8 +37,12 @@ if TYPE_CHECKING:
     pass
 
 # How often unit emptiness is checked while a unit waits for its processes to
-# go (a process that is not our child dies without telling us).
+# go (a process that is not our child dies without telling us): often at
+# first, when most daemons' last processes are just exiting (a stop then ends
+# in milliseconds, not at the next 100 ms poll), then less.
 _EMPTY_POLL = 0.1
+_EMPTY_POLL_FIRST = 0.01
+_EMPTY_POLL_FIRST_FOR = 0.2
 
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {
@@ -95,6 +99,7 @@ class Manager:
         # a walk per unit (stopping 200 units, 200 READY=1 with
         # NotifyAccess=all) made those quadratic.
         self._scan: ProcessTable | None = None
+        self._empty_wait_since: float | None = None  # when some unit began to wait for empty
         self._health = HealthWatch(log, signals.restore_in_child, self._units, self._feed)
         self._timers = Timers(
             log, self._units, os.path.join(options.state_dir, "timers"), self._start_by_timer
@@ -142,7 +147,13 @@ class Manager:
             if unit.state is not None and (d := unit.state.next_deadline()) is not None
         ]
         if self._waiting_for_empty():
-            due.append(time.monotonic() + _EMPTY_POLL)
+            now = time.monotonic()
+            if self._empty_wait_since is None:
+                self._empty_wait_since = now
+            fresh = now - self._empty_wait_since < _EMPTY_POLL_FIRST_FOR
+            due.append(now + (_EMPTY_POLL_FIRST if fresh else _EMPTY_POLL))
+        else:
+            self._empty_wait_since = None
         if self._pending_start or self._pending_stop:
             due.append(time.monotonic() + _EMPTY_POLL)
         partial = self._logs.next_deadline()
@@ -263,10 +274,11 @@ class Manager:
         unit = self._units[name]
         self._kill(unit, number, whom)
 
-    def request_exit(self, code: int) -> None:
-        """``ctl exit``/``poweroff``: stop everything, exit with ``code``."""
+    def request_exit(self, code: int, power: str | None = None) -> None:
+        """``ctl exit``/``poweroff``: stop everything, exit with ``code`` (a
+        machine's init then does ``power``: poweroff, reboot or halt)."""
         self._exit_requested = True
-        self._events.append(init_model.ExitRequested(code))
+        self._events.append(init_model.ExitRequested(code, power))
 
     def is_pending(self, name: str) -> bool:
         return name in self._pending_start or name in self._pending_stop
@@ -636,7 +648,9 @@ class Manager:
                 f"{unit.name}: {'failed' if failed else 'finished'}, exiting with {code}"
             )
             self._exit_requested = True
-            self._events.append(init_model.ExitRequested(code))
+            # reboot-force etc.: a machine's init reboots (the stop is orderly anyway).
+            power = action.value.split("-")[0] if action in _POWER_ACTIONS else None
+            self._events.append(init_model.ExitRequested(code, power))
 
     def _report_progress(self) -> None:
         booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)

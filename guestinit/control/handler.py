@@ -73,7 +73,7 @@ class ControlHandler:
         }
         if verb in (Verb.POWEROFF, Verb.REBOOT, Verb.HALT, Verb.EXIT):
             code = request.code if verb is Verb.EXIT else 0
-            self._manager.request_exit(code)
+            self._manager.request_exit(code, None if verb is Verb.EXIT else verb.value)
             return r.ok_response(request, None)
         return r.ok_response(request, handlers[verb](request))
 

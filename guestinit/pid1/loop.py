@@ -41,14 +41,26 @@ _TINI_NOT_REAPING = (
 def run(config: InitConfig) -> int:
     """Be init for ``config.command`` (and the units, if any); returns the exit
     code to exit with."""
+    return run_machine(config)[0]
+
+
+def run_machine(
+    config: InitConfig, extra: "Callable[[SignalSource], Services] | None" = None
+) -> tuple[int, str | None]:
+    """``run`` with one more Services part (VM mode: the power key and the network
+    helper); returns the exit code and the power action asked for, if any."""
     log = config.log
     signals = SignalSource()
     if config.parent_death_signal:
         prctl.set_parent_death_signal(config.parent_death_signal)
     reaping_all = _arrange_reaping(config)
     notifier = ParentNotifier.from_environment(log)
+    if config.hints:  # before anything starts: the main process and services inherit them
+        from guestinit.hints_system import apply
+
+        apply(os.environ, log)
     drains = os.getpid() == 1 or (reaping_all and config.drain_as_subreaper)
-    services = _build_services(config, signals)
+    services = _build_services(config, signals, extra)
     policy = model.Policy(config, drain=drains, has_units=services is not None)
     loop = Loop(config, signals, notifier, policy, services)
     if config.command and (services is None or not config.wait_for_units):
@@ -59,7 +71,7 @@ def run(config: InitConfig) -> int:
     _guarded(log, lambda: notifier.send(f"EXIT_STATUS={code}"))
     if services is not None:
         _guarded(log, services.close)
-    return code
+    return code, loop.power
 
 
 class Services(Protocol):
@@ -92,9 +104,16 @@ class Services(Protocol):
     def close(self) -> None: ...
 
 
-def _build_services(config: InitConfig, signals: SignalSource) -> "Services | None":
-    """The service manager and the resource shim's keeper (as one), or None."""
-    parts = [p for p in (_build_manager(config, signals), _build_shim(config, signals)) if p]
+def _build_services(
+    config: InitConfig,
+    signals: SignalSource,
+    extra: "Callable[[SignalSource], Services] | None" = None,
+) -> "Services | None":
+    """The service manager, the resource shim's keeper and ``extra`` (as one), or None."""
+    built = [_build_manager(config, signals), _build_shim(config, signals)]
+    if extra is not None:
+        built.append(extra(signals))
+    parts = [p for p in built if p]
     if len(parts) < 2:
         return parts[0] if parts else None
     from guestinit.pid1.combined import CombinedServices
@@ -186,6 +205,11 @@ class Loop:
         self._writers: dict[int, Callable[[], None]] = {}
         self._watched: dict[int, int] = {}
         self._none_left = False
+
+    @property
+    def power(self) -> str | None:
+        """What a machine's init was asked to do at the end (None: just exit)."""
+        return self._state.power
 
     def spawn_main(self) -> None:
         """Start the main process now (at once, or when the units are ready)."""

@@ -84,12 +84,14 @@ class UnitsStopped:
 
 
 class ExitRequested:
-    """Stop everything and exit with ``code`` (FailureAction=exit, ``ctl exit``)."""
+    """Stop everything and exit with ``code`` (FailureAction=exit, ``ctl exit``);
+    ``power`` ("poweroff", "reboot", "halt") says what a machine's init does then."""
 
-    __slots__ = ("code",)
+    __slots__ = ("code", "power")
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, power: str | None = None) -> None:
         self.code = code
+        self.power = power
 
 
 Event = (
@@ -194,7 +196,7 @@ Action = Forward | SignalRest | Notify | Log | Exit | SpawnMain | StopUnits
 
 # ---- state ------------------------------------------------------------------
 class State:
-    __slots__ = ("deadline", "exit_code", "main_pid", "phase", "requested_exit")
+    __slots__ = ("deadline", "exit_code", "main_pid", "phase", "power", "requested_exit")
 
     def __init__(
         self,
@@ -203,6 +205,7 @@ class State:
         exit_code: int | None = None,
         deadline: float | None = None,
         requested_exit: int | None = None,
+        power: str | None = None,
     ) -> None:
         self.phase = phase
         # None: not started yet (BOOTING), or no command at all.
@@ -212,6 +215,8 @@ class State:
         self.deadline = deadline
         # An exit code asked for by a unit or the control socket; wins over the main's.
         self.requested_exit = requested_exit
+        # VM mode: the first power request (signal, button, ctl) wins.
+        self.power = power
 
     def replace(self, **changes: object) -> "State":
         fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
@@ -233,6 +238,7 @@ class Policy:
         "grace",
         "has_units",
         "log_reaps",
+        "power_signals",
         "rewrites",
         "stop_timeout",
         "style",
@@ -257,6 +263,8 @@ class Policy:
         self.style = config.log.style
         # False when nothing but the main process is ours to wait for.
         self.drain = drain
+        # VM mode: signal number -> power word; each such signal stops everything.
+        self.power_signals = config.power_signals
 
 
 def start(main_pid: int | None) -> State:
@@ -295,7 +303,7 @@ def step(state: State, event: Event, now: float, policy: Policy) -> tuple[State,
     if isinstance(event, UnitsStopped):
         return _on_units_stopped(state, now, policy)
     if isinstance(event, ExitRequested):
-        return _on_exit_requested(state, event.code, now, policy)
+        return _on_exit_requested(state, event.code, now, policy, event.power)
     return _on_tick(state, now)
 
 
@@ -320,10 +328,12 @@ def _on_units_stopped(state: State, now: float, policy: Policy) -> tuple[State, 
 
 
 def _on_exit_requested(
-    state: State, code: int, now: float, policy: Policy
+    state: State, code: int, now: float, policy: Policy, power: str | None = None
 ) -> tuple[State, list[Action]]:
+    if state.power is None and power is not None:
+        state = state.replace(power=power)
     state = state.replace(requested_exit=code)
-    log = Log(_log.INFO, f"exit requested with status {code}")
+    log = Log(_log.INFO, f"{power} requested" if power else f"exit requested with status {code}")
     if state.phase == RUNNING and state.main_pid is not None:
         # RUNNING -> STOPPING: as if SIGTERM had come from outside.
         stopped, actions = _on_signal(state, int(sig.SIGTERM), now, policy, force_stop=True)
@@ -336,6 +346,10 @@ def _on_exit_requested(
 def _on_signal(
     state: State, number: int, now: float, policy: Policy, force_stop: bool = False
 ) -> tuple[State, list[Action]]:
+    power = policy.power_signals.get(number)
+    if power is not None and not force_stop and state.phase in (BOOTING, RUNNING):
+        # A machine's init: this signal asks for a poweroff, reboot or halt.
+        return _on_exit_requested(state, 0, now, policy, power)
     stopping = number in STOP_SIGNALS and (policy.stop_timeout or force_stop)
     if state.phase in (BOOTING, RUNNING) and state.main_pid is None:
         if stopping:

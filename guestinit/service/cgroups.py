@@ -40,6 +40,7 @@ class UnitCgroups:
                 "tracking units by session"
             )
             return None
+        _delegate_controllers(base)
         return cls(base)
 
     def path(self, unit: str) -> str:
@@ -75,6 +76,23 @@ class UnitCgroups:
                 os.rmdir(path)
         with contextlib.suppress(OSError):
             os.rmdir(self.base)
+
+
+def _delegate_controllers(base: str) -> None:
+    """v2: pass every controller ``base`` has on to the unit cgroups below it, so
+    memory.max and cpu.max files exist there. Best effort: a parent that does
+    not pass them to ``base`` (most containers) leaves nothing to pass."""
+    try:
+        with open(os.path.join(base, "cgroup.controllers")) as file:
+            controllers = file.read().split()
+    except OSError:
+        return  # v1's pids hierarchy
+    for name in controllers:
+        with (
+            contextlib.suppress(OSError),
+            open(os.path.join(base, "cgroup.subtree_control"), "w") as control,
+        ):
+            control.write(f"+{name}")
 
 
 def _our_cgroup(root: str, proc: str) -> str | None:

@@ -51,3 +51,10 @@ def wanted(mode: str, is_pid1: bool) -> bool:
     if mode == OFF:
         return False
     return is_pid1 or mode != AUTO
+
+
+def for_machine(mode: str) -> str:
+    """The mode in VM guest mode: ``auto`` means off there. A machine's init sees
+    the whole machine's memory and CPUs anyway; the shim is for containers (ON
+    and REQUIRED still run it, e.g. to test cgroup v2 views inside a guest)."""
+    return OFF if mode == AUTO else mode

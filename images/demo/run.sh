@@ -84,7 +84,7 @@ echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
             --unit-path /lib/systemd/system \
             --start ssh.service --start cron.service --start demo-api.service \
             --start logrotate.timer --state-dir "$1/state" \
-            --syslog-socket /run/guestinit/log \
+            --syslog-socket /run/guestinit/log --hints \
             -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
 LAUNCHER=$!
