@@ -147,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         parsed = parse(argv[1:], os.environ)
     if isinstance(parsed, int):
         if parsed != 0 and _machine_init(os.environ, forced=False):
-            # A machine's init must not exit (the kernel panics): boot anyway.
-            parsed = InitConfig([], vm=True)
+            # A machine's init must not exit (the kernel panics): the kernel's
+            # words were no options of ours; boot as without any.
+            fallback = parse([], os.environ)
+            parsed = fallback if isinstance(fallback, InitConfig) else InitConfig([], vm=True)
         else:
             return parsed
     if parsed.vm:

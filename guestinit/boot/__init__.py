@@ -7,14 +7,17 @@ Pure parts (no I/O; unit-tested) and the side effects they plan are kept apart::
     cmdline.py    /proc/cmdline words, ``hostname=``, the kernel's ``ip=`` syntax
     fstab.py      /etc/fstab text -> entries
     netconfig.py  /etc/guestinit/network text -> interface plans
-    mounts.py     which API file systems are missing, fstab mounts; ``apply``
+    mounts.py     which API file systems are missing, fstab mounts; the Mounter
+    blockid.py    UUID=/LABEL= from ext4/XFS superblocks (no udev, no /dev/disk links)
     system.py     hostname, machine-id, entropy seed, loopback, PATH, modules-load.d
     power.py      signal -> power action table; reboot(2) and RB_DISABLE_CAD
     powerkey.py   input event records -> KEY_POWER presses (the ACPI button)
-    network.py    the network helper *process* (pyroute2, waits, DHCP renewals)
+    network.py    the network helper *process* (pyroute2: waits, static addresses)
+    dhcp.py       its DHCP part (pyroute2's asyncio client, renewals until SIGTERM)
     machine.py    the loop's view of the machine: power key fds, network helper
     shutdown.py   after the loop: unmount plan (innermost first), sync, reboot(2)
     run.py        boot, loop, shutdown; a fatal error ends in an emergency shell
+    _libc.py      mount(2), umount2(2), reboot(2) through ctypes
 
 PID 1 itself never imports pyroute2 and never waits on the network: the helper
 process does, and the loop reaps it like any child.

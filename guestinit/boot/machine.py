@@ -21,8 +21,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from guestinit.pid1.signals import SignalSource
-
 
 def import_root() -> str:
     """The sys.path entry guestinit was imported from (installed: /usr/lib/guestinit)."""
@@ -48,11 +46,8 @@ def spawn_network_helper() -> int:
 
 
 class Machine:
-    def __init__(
-        self, log: _log.Log, signals: "SignalSource", helper: int | None, proc: str = "/proc"
-    ) -> None:
+    def __init__(self, log: _log.Log, helper: int | None, proc: str = "/proc") -> None:
         self._log = log
-        self._signals = signals
         self._proc = proc
         self._keys: dict[int, str] = {}
         # The network helper's pid (spawn_network_helper), until it is reaped.

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from guestinit.boot import system
-from guestinit.boot.run import without_init_words
+from guestinit.boot.run import without_kernel_words
 from guestinit.shim.mode import for_machine
 
 
@@ -59,10 +59,12 @@ def test_path_is_set_only_when_missing() -> None:
     assert env["PATH"] == "/x"
 
 
-def test_kernel_runlevel_words_are_no_command() -> None:
-    assert without_init_words(["single"]) == []
-    assert without_init_words(["3"]) == []
-    assert without_init_words(["/bin/sh", "-c", "x"]) == ["/bin/sh", "-c", "x"]
+def test_kernel_words_are_no_command_but_a_path_is() -> None:
+    assert without_kernel_words(["single"]) == []
+    assert without_kernel_words(["3"]) == []
+    assert without_kernel_words(["splash", "emergency"]) == []
+    assert without_kernel_words([]) == []
+    assert without_kernel_words(["/bin/sh", "-c", "x"]) == ["/bin/sh", "-c", "x"]
 
 
 def test_the_resource_shim_is_off_by_default_in_a_machine() -> None:
