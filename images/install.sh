@@ -80,14 +80,21 @@ for name in "${wanted[@]}"; do
     [ -n "$name" ] || continue
     case "$name" in *.*) ;; *) name="$name.service" ;; esac
     source=""
+    # An instance (serial-getty@ttyS0.service) links to its template's file.
+    file="$name"
+    case "$name" in *@?*.*) file="${name%%@*}@.${name##*.}" ;; esac
     if [ -f "$src/units/$name" ]; then
         source="/usr/lib/guestinit/units/$name"
+    elif [ -f "$src/units/$file" ]; then
+        source="/usr/lib/guestinit/units/$file"
     else
         for folder in /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
-            if [ -f "$(in_root "$folder/$name")" ]; then
-                source="$folder/$name"
-                break
-            fi
+            for candidate in "$name" "$file"; do
+                if [ -f "$(in_root "$folder/$candidate")" ]; then
+                    source="$folder/$candidate"
+                    break 2
+                fi
+            done
         done
     fi
     [ -n "$source" ] || die "no unit $name (shipped: $(cd "$src/units" && ls -- *.service *.timer | paste -sd' ' -))"
@@ -166,6 +173,8 @@ mkdir -p "$scratch/lib/units"
 for unit in "$src"/units/*; do
     case "$unit" in
         *.service | *.timer | *.socket | *.target | *.path) cp -p "$unit" "$scratch/lib/units/" ;;
+        # Extra Wants= of a unit (links to our own units), e.g. network-online.target's.
+        *.wants) cp -pPR "$unit" "$scratch/lib/units/" ;;
     esac
 done
 find "$scratch/lib" -name __pycache__ -prune -exec rm -rf {} +

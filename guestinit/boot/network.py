@@ -22,6 +22,9 @@ LEASE_DIR = "/run/guestinit/dhcp"
 # Made once every interface is configured (a static one, or a first DHCP lease
 # with its route and name servers): what scripts and tests wait for.
 ONLINE = "/run/guestinit/network-online"
+# Made beside it when a step failed (a missing interface, a refused address):
+# guestinit-wait-online.service stops waiting then rather than at its timeout.
+FAILED_NAME = "network-failed"
 _POLL = 0.05
 
 
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         say(str(error))
         return 2
     if not plans:
+        mark_online(online)  # nothing to configure
         return 0
     found: list[tuple[str, InterfacePlan]] = []
     failed = False
@@ -151,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                     say(f"{name}: cannot configure: {error}")
                     failed = True
         write_resolv(resolv, netconfig.resolv_conf([p for _, p in statics]))
+    if failed:
+        mark_online(os.path.join(os.path.dirname(online), FAILED_NAME))
     dynamic = [(name, plan) for name, plan in found if plan.dhcp]
     if dynamic:
         from guestinit.boot.dhcp import run as run_dhcp

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 # (runlevels like "single" or "3", "splash", ...): as the machine's init only a
 # word that is a path starts a main process; the rest are no command at all.
 NETWORK_CONFIG = "/etc/guestinit/network"
+# Says "this is VM guest mode" to units (guestinit-wait-online.service waits
+# for the network only where it exists; a container has none).
+VM_MARKER = "/run/guestinit/vm"
 
 
 class BootError(Exception):
@@ -112,11 +115,23 @@ def boot(log: _log.Log) -> int | None:
     _try(log, "seeding the random pool", system.credit_seed)
     _try(log, "bringing up lo", system.loopback_up)
     log.debug(f"cgroup controllers for units: {' '.join(system.enable_controllers())}")
+    _try(log, f"writing {VM_MARKER}", _mark_vm)
     if "ip" in values:
         wanted = values["ip"] not in ("off", "none")
     else:
         wanted = os.path.exists(NETWORK_CONFIG)
-    return _start_network(log) if wanted else None
+    if not wanted:
+        from guestinit.boot.network import ONLINE, mark_online
+
+        mark_online(ONLINE)  # nothing to configure: network-online.target holds nothing up
+        return None
+    return _start_network(log)
+
+
+def _mark_vm() -> None:
+    os.makedirs(os.path.dirname(VM_MARKER), exist_ok=True)
+    with open(VM_MARKER, "w", encoding="ascii") as file:
+        file.write("1\n")
 
 
 def _start_network(log: _log.Log) -> int | None:
@@ -126,6 +141,9 @@ def _start_network(log: _log.Log) -> int | None:
         pid = spawn_network_helper()
     except OSError as error:
         log.error(f"cannot start the network helper: {error}")
+        from guestinit.boot.network import FAILED_NAME, ONLINE, mark_online
+
+        mark_online(os.path.join(os.path.dirname(ONLINE), FAILED_NAME))  # no waiting for it
         return None
     log.debug(f"network helper {pid} started")
     return pid

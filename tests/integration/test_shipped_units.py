@@ -10,17 +10,53 @@ import pytest
 
 from guestinit.timer.calendar import parse_calendar
 from guestinit.unitfile import parse_unit_text
+from guestinit.unitfile.load import load_unit
 from tests.sandbox import REPO, Sandbox, ctl, wait_for_port
 from tests.system.test_debian_ssh import ssh_sandbox
 
 UNITS = REPO / "units"
-SHIPPED = sorted(path for path in UNITS.iterdir() if path.suffix in (".service", ".timer"))
+SHIPPED = sorted(
+    path for path in UNITS.iterdir() if path.suffix in (".service", ".timer", ".target")
+)
 
 
 def test_the_expected_units_are_shipped() -> None:
     names = {path.name for path in SHIPPED}
-    expected = {"ssh", "cron", "rsyslog", "logrotate"}
-    assert {f"{name}.service" for name in expected} | {"logrotate.timer"} <= names
+    expected = {"ssh", "cron", "rsyslog", "logrotate", "guestinit-wait-online", "serial-getty@"}
+    assert {f"{name}.service" for name in expected} <= names
+    assert {"logrotate.timer", "network-online.target"} <= names
+
+
+def test_network_online_target_waits_for_the_waiter_with_either_target_file() -> None:
+    """Ours, or the distribution's (first on the path) plus our .wants/ link."""
+    for path in ([str(UNITS)], ["/lib/systemd/system", str(UNITS)]):
+        target = load_unit("network-online.target", search_path=path)
+        assert target.spec is not None, target.diagnostics
+        assert "guestinit-wait-online.service" in target.spec.wants
+    waiter = load_unit("guestinit-wait-online.service", search_path=[str(UNITS)]).spec
+    assert waiter is not None and waiter.service is not None
+    assert "network-online.target" in waiter.before
+    assert (waiter.service.type.value, waiter.service.remain_after_exit) == ("oneshot", True)
+    # VM guest mode only: a container skips it, and the target is reached at once.
+    conditions = [(c.kind, c.negate, c.value) for c in waiter.conditions]
+    assert conditions == [("PathExists", False, "/run/guestinit/vm")], conditions
+
+
+def test_serial_getty_instance_names_its_tty() -> None:
+    result = load_unit("serial-getty@ttyS0.service", search_path=[str(UNITS)])
+    assert result.spec is not None and result.diagnostics == ()
+    service = result.spec.service
+    assert service is not None
+    (start,) = service.exec_start
+    assert start.ignore_failure and start.path == "/sbin/agetty"
+    assert start.argv[1:] == (
+        "-o", "-p -- \\u", "--keep-baud", "115200,57600,38400,9600", "ttyS0", "$TERM",
+    )  # fmt: skip
+    assert service.type.value == "idle" and service.restart.value == "always"
+    assert ("TERM", "vt220") in tuple(service.environment.items()), service.environment
+    assert [(c.kind, c.negate, c.value) for c in result.spec.conditions] == [
+        ("PathExists", False, "/dev/ttyS0")
+    ]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)

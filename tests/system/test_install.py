@@ -114,6 +114,9 @@ def test_install_twice_gives_the_same_image_and_the_launcher_runs(
     assert launcher.splitlines()[0] == "#!/usr/bin/python3 -IS"
     assert any(name.startswith("usr/lib/guestinit/mfusepy") for name in installed)
     assert "usr/lib/guestinit/units/ssh.service" in installed
+    # network-online.target's extra Wants= (for the distribution's target file).
+    wants = "usr/lib/guestinit/units/network-online.target.wants/guestinit-wait-online.service"
+    assert wants in installed and (image_root / wants).is_file()
 
     version = in_image(image_root, "/usr/bin/guestinit", "--version")
     assert (version.returncode, version.stdout) == (0, f"guestinit {__version__}\n")
@@ -164,6 +167,15 @@ def test_units_sbin_init_and_the_systemctl_shim(image_root: Path, source: Path) 
     again = install(image_root, source, "--units", "ssh", "--sbin-init")
     assert again.returncode == 0, again.stderr
     assert len(os.listdir(enabled)) == 4
+
+
+def test_a_template_instance_links_to_the_template(image_root: Path, source: Path) -> None:
+    done = install(image_root, source, "--units", "serial-getty@ttyS0")
+    assert done.returncode == 0, done.stderr
+    link = image_root / "etc/guestinit/units/serial-getty@ttyS0.service"
+    assert os.readlink(link) == "/usr/lib/guestinit/units/serial-getty@.service"
+    shown = in_image(image_root, "systemctl", "is-enabled", "serial-getty@ttyS0.service")
+    assert shown.stdout == "enabled\n", shown.stderr
 
 
 def test_an_unknown_unit_is_refused_by_name(image_root: Path, source: Path) -> None:

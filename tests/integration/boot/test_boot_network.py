@@ -88,7 +88,7 @@ def test_static_from_the_config_file(netns: str, tmp_path: Path) -> None:
         "nameserver 192.0.2.53",
     ]
     assert "gi0: 192.0.2.10/24, 198.51.100.7/25 via 192.0.2.1" in err
-    assert (tmp_path / "online").exists()
+    assert (tmp_path / "online").exists() and not (tmp_path / "network-failed").exists()
 
 
 def test_kernel_ip_argument_wins_over_the_file(netns: str, tmp_path: Path) -> None:
@@ -119,10 +119,17 @@ def test_a_missing_interface_fails_after_its_wait_and_bad_config_is_named(
     code, err = finish(helper(netns, tmp_path, "[nope0]\naddress = 192.0.2.2/24\nwait = 0.5\n"))
     assert code == 1 and "nope0 did not appear within 0.5s" in err
     assert not (tmp_path / "online").exists()
+    assert (tmp_path / "network-failed").exists(), "guestinit-wait-online stops waiting"
     assert time.monotonic() - started < 30
     code, err = finish(helper(netns, tmp_path, "[x]\nmtu = 9\n"))
     assert code == 2 and "network:2: mtu" in err
     assert (tmp_path / "resolv.conf").read_text() == "# before\n"
+
+
+def test_nothing_to_configure_is_online_at_once(netns: str, tmp_path: Path) -> None:
+    code, err = finish(helper(netns, tmp_path, "# no interfaces\n"))
+    assert code == 0, err
+    assert (tmp_path / "online").exists() and not (tmp_path / "network-failed").exists()
 
 
 def test_loopback_up_by_ioctl(netns: str) -> None:
