@@ -81,3 +81,19 @@ def test_fstab_mounts_skip_root_swap_noauto_and_mounted_and_go_parents_first() -
 def test_resolve_source_needs_a_link_for_uuids(tmp_path: object) -> None:
     assert mounts.resolve_source("/dev/vda") == "/dev/vda"
     assert mounts.resolve_source("UUID=no-such-uuid-here", str(tmp_path)) is None
+
+
+def test_securityfs_and_debugfs_are_mounted_only_when_fstab_asks() -> None:
+    assert not any(
+        m.fstype in ("securityfs", "debugfs") for m in mounts.missing_api_mounts(set(), [])
+    )
+    entries, problems = fstab.parse(
+        "securityfs /sys/kernel/security securityfs defaults 0 0\n"
+        "debugfs /sys/kernel/debug debugfs nofail 0 0\n"
+    )
+    assert problems == []
+    plan = mounts.fstab_mounts(entries, mounted=set())
+    assert [(m.source, m.target, m.fstype, m.nofail) for m in plan] == [
+        ("securityfs", "/sys/kernel/security", "securityfs", False),
+        ("debugfs", "/sys/kernel/debug", "debugfs", True),
+    ]
