@@ -9,6 +9,7 @@ over the limit, and MemFree <= MemAvailable <= MemTotal always.
 Lines we do not compute pass through as the host wrote them.
 """
 
+import functools
 from collections.abc import Callable
 
 from procshim.cgroup.readings import MemoryReadings, MemoryStat
@@ -25,16 +26,45 @@ def render_meminfo(host_text: str, memory: MemoryReadings) -> bytes:
         return encode(host_text)
     values = _container_values(host, memory)
     lines = host_text.split("\n")
-    for index, line in enumerate(lines):
-        key, _, rest = line.partition(":")
-        if key in values and rest.endswith(" kB"):
-            lines[index] = format_line(key, values[key])
+    for index, key in _replaced_lines(lines, values):
+        lines[index] = f"{_padded(key)}{values[key]:>8} kB"
     return encode("\n".join(lines))
 
 
 def format_line(key: str, kb: int) -> str:
     """The kernel's layout: "Key:" padded to 16 columns, the number right-aligned in 8."""
-    return f"{key + ':':<16}{kb:>8} kB"
+    return f"{_padded(key)}{kb:>8} kB"
+
+
+@functools.cache
+def _padded(key: str) -> str:
+    return f"{key + ':':<16}"
+
+
+# (line count, computed keys) -> [(line index, key)] of the last host text.
+# The kernel writes meminfo's lines in one fixed order, so walking all ~55 of
+# them on every open (a third of the render) is needed only when the layout
+# seen differs: each reuse still checks every line it replaces.
+_layout: tuple[int, frozenset[str], list[tuple[int, str]]] = (-1, frozenset(), [])
+
+
+def _replaced_lines(lines: list[str], values: dict[str, int]) -> list[tuple[int, str]]:
+    global _layout
+    count, keys, where = _layout
+    same_shape = count == len(lines) and keys == values.keys()
+    if same_shape and all(_replaceable(lines[index], key) for index, key in where):
+        return where
+    where = []
+    for index, line in enumerate(lines):
+        key = line.partition(":")[0]
+        if key in values and _replaceable(line, key):
+            where.append((index, key))
+    _layout = (len(lines), frozenset(values), where)
+    return where
+
+
+def _replaceable(line: str, key: str) -> bool:
+    return line.startswith(key) and line[len(key) : len(key) + 1] == ":" and line.endswith(" kB")
 
 
 # The only host lines the computation needs: the caps, the swap total, Mlocked.

@@ -132,3 +132,16 @@ def test_mlocked_never_exceeds_the_cgroups_unevictable_pages() -> None:
     assert values(render_meminfo(text, memory))["Mlocked"] == 3 * 1024
     unlocked = MemoryReadings(limit=512 * MiB, usage=100 * MiB, stat=MemoryStat(unevictable=0))
     assert values(render_meminfo(text, unlocked))["Mlocked"] == 0
+
+
+def test_a_changed_layout_is_walked_again() -> None:
+    memory = detect(CGROUP / "v1-hybrid").memory()
+    first = values(render_meminfo(HOST, memory))
+    # Another kernel's order, and a line this one does not have: the cached
+    # layout of the previous text must not be reused for it.
+    lines = HOST.splitlines()
+    moved = "\n".join(["FutureKernelKey:       7 kB", *reversed(lines)]) + "\n"
+    second = values(render_meminfo(moved, memory))
+    assert second.pop("FutureKernelKey") == 7
+    assert second == first
+    assert values(render_meminfo(HOST, memory)) == first
