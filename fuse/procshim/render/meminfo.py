@@ -64,7 +64,7 @@ def _replaced_lines(lines: list[str], values: dict[str, int]) -> list[tuple[int,
 
 
 def _replaceable(line: str, key: str) -> bool:
-    return line.startswith(key) and line[len(key) : len(key) + 1] == ":" and line.endswith(" kB")
+    return line.startswith(key + ":") and line.endswith(" kB")
 
 
 # The only host lines the computation needs: the caps, the swap total, Mlocked.
