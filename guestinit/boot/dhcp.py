@@ -9,12 +9,9 @@ import signal
 from collections.abc import Callable
 
 from guestinit.boot import netconfig
+from guestinit.boot.network_io import say, write_resolv
 
 FIRST_LEASE_TIMEOUT = 30.0
-
-
-def say(text: str) -> None:
-    os.write(2, f"guestinit-network: {text}\n".encode(errors="replace"))
 
 
 def run(interfaces: list[str], resolv: str, lease_dir: str, ready: Callable[[], None]) -> int:
@@ -47,8 +44,6 @@ async def _serve(interfaces: list[str], resolv: str, ready: Callable[[], None]) 
         plan = netconfig.InterfacePlan(name=lease.interface, dhcp=True, dns=servers)
         text = netconfig.resolv_conf([plan])
         if text is not None:
-            from guestinit.boot.network import write_resolv
-
             write_resolv(resolv, text)
 
     # pyroute2's own gateway hook fails loudly on a lease without routers (qemu's

@@ -16,6 +16,7 @@ import time
 
 from guestinit.boot import cmdline, netconfig
 from guestinit.boot.netconfig import FIRST_ETHERNET, InterfacePlan
+from guestinit.boot.network_io import say, write_resolv
 
 CONFIG = "/etc/guestinit/network"
 LEASE_DIR = "/run/guestinit/dhcp"
@@ -26,10 +27,6 @@ ONLINE = "/run/guestinit/network-online"
 # guestinit-wait-online.service stops waiting then rather than at its timeout.
 FAILED_NAME = "network-failed"
 _POLL = 0.05
-
-
-def say(text: str) -> None:
-    os.write(2, f"guestinit-network: {text}\n".encode(errors="replace"))
 
 
 def load_plans(config: str, cmdline_path: str) -> list[InterfacePlan]:
@@ -94,20 +91,6 @@ def configure_static(ipr: "object", name: str, plan: InterfacePlan) -> None:
         ipr.addr("replace", index=index, address=ip, prefixlen=int(prefix))
     if plan.gateway:
         ipr.route("replace", dst="0.0.0.0/0", gateway=plan.gateway, oif=index)
-
-
-def write_resolv(path: str, text: str | None) -> None:
-    if text is None:
-        return
-    scratch = f"{path}.guestinit-new"
-    try:
-        if os.path.islink(path):
-            os.unlink(path)  # a dangling link to a resolver daemon's file
-        with open(scratch, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(scratch, path)
-    except OSError as error:
-        say(f"cannot write {path}: {error.strerror}")
 
 
 def mark_online(path: str) -> None:
