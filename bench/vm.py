@@ -54,7 +54,7 @@ class Boot:
 
 
 def one_boot(files: BootFiles, workdir: Path) -> Boot:
-    vm = Vm(files, workdir, free_port())
+    vm = Vm(files, workdir, free_port(), cpus=2)
     try:
         vm.boot()
         vm.wait_serial(HANDOVER, TIMEOUT, poll=POLL)

@@ -6,6 +6,7 @@ serial console goes to a file so a failing test can show it.
 """
 
 import json
+import os
 import re
 import signal
 import socket
@@ -23,6 +24,15 @@ SSH_OPTIONS = (
     "-o", "LogLevel=ERROR",
     "-o", "ConnectTimeout=5",
 )  # fmt: skip
+
+
+def patience() -> float:
+    """How much longer than on an idle host a guest may take right now: TCG guests
+    run at the speed of the host threads they get, so on a 2-core host shared with
+    other work (CI, several test runs) everything a guest does stretches with the
+    load. 1 on an idle host; at most 4."""
+    busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return min(4.0, max(1.0, busy))
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,10 @@ class Vm:
     ssh_port: int
     append: str = ""
     memory_mb: int = 1024
+    # One vCPU unless a test needs more: with two on a 2-core host that runs other
+    # work, one vCPU thread can go unscheduled long enough for the guest kernel to
+    # report a soft lockup and miss a test's deadline (seen in a full run).
+    cpus: int = 1
     process: subprocess.Popen[bytes] | None = None
     qmp: Qmp | None = None
     started_at: float = 0.0
@@ -161,7 +175,8 @@ class Vm:
             # -cpu max: TCG's fullest model. It has RDRAND, so the kernel's random pool
             # is ready at once (with qemu64 only after ~4 s), and newer instructions for
             # glibc: root mount -> guestinit's first boot step took 1.35 s, not 2.1 s.
-            QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(self.memory_mb), "-smp", "2",
+            QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(self.memory_mb),
+            "-smp", str(self.cpus),
             "-nodefaults", "-display", "none", "-no-reboot",
             "-kernel", str(self.files.vmlinux), "-initrd", str(self.files.initramfs),
             "-append", append.strip(),
@@ -193,7 +208,9 @@ class Vm:
     def wait_serial(
         self, pattern: str, timeout: float, since_mark: bool = True, poll: float = 0.05
     ) -> re.Match[str]:
-        """The first match of PATTERN on the console (after the last ``mark()``)."""
+        """The first match of PATTERN on the console (after the last ``mark()``);
+        TIMEOUT is for an idle host and stretched by ``patience()``."""
+        timeout *= patience()
         deadline = time.monotonic() + timeout
         compiled = re.compile(pattern, re.MULTILINE)
         while True:
@@ -215,6 +232,7 @@ class Vm:
         return "\n".join(self.serial_text().splitlines()[-lines:])
 
     def ssh(self, command: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        timeout *= patience()
         argv = [
             "ssh", "-i", str(self.files.ssh_key), "-p", str(self.ssh_port), *SSH_OPTIONS,
             "root@127.0.0.1", command,
@@ -223,6 +241,7 @@ class Vm:
 
     def wait_ssh(self, timeout: float) -> float:
         """Seconds since boot() until a login ran ``true``."""
+        timeout *= patience()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -239,6 +258,7 @@ class Vm:
     def wait_exit(self, timeout: float) -> int:
         """qemu's exit status; QMP events up to its exit are kept in ``qmp.events``."""
         assert self.process is not None and self.qmp is not None
+        timeout *= patience()
         deadline = time.monotonic() + timeout
         self.qmp.drain(timeout)
         try:

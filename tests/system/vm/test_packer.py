@@ -1,16 +1,18 @@
 """images/packer: the template is valid and formatted, and `packer build` makes
 an image that boots with guestinit as /sbin/init and shuts down clean."""
 
+import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.system.vm.conftest import BootVm
-from tests.system.vm.harness import BootFiles
+from tests.system.vm.harness import BootFiles, patience
 from tests.system.vm.images import REPO
 from tests.system.vm.test_vm_boot import SHUTDOWN_TIMEOUT, assert_clean, ssh_ok
 
@@ -29,15 +31,26 @@ def packer(tmp_path: Path, *args: str, timeout: float = 60) -> subprocess.Comple
         "PACKER_NO_COLOR": "1",
         "TMPDIR": str(tmp_path),
     }
-    return subprocess.run(
+    # Its own process group: packer's qemu outlives packer when a timeout (ours or
+    # pytest's) ends the build, and must go with it, killed by group id.
+    process = subprocess.Popen(
         [PACKER, *args],
         cwd=tmp_path,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except BaseException:
+        # packer is not reaped yet, so its group id is still ours to signal.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def variables(files: BootFiles, output: Path) -> list[str]:
@@ -79,7 +92,9 @@ def test_build_makes_a_bootable_image(vm_files: BootFiles, boot_vm: BootVm, tmp_
         pytest.skip(str(why))
     output = tmp_path / "output"
     args = [*variables(vm_files, output), "-var", f"wheels_dir={wheels}"]
-    done = packer(tmp_path, "build", *args, str(TEMPLATE), timeout=170)
+    # One vCPU and a boot wait stretched with the host's load, as the harness does.
+    args += ["-var", "cpus=1", "-var", f"boot_timeout={int(180 * patience())}s"]
+    done = packer(tmp_path, "build", *args, str(TEMPLATE), timeout=170 * patience())
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     image = output / "guestinit.raw"
     # guestinit powered the build's guest off: the image was unmounted clean.

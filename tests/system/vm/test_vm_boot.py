@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.system.vm.conftest import BootVm
-from tests.system.vm.harness import Vm
+from tests.system.vm.harness import Vm, patience
 
 # sshd's own line when it gets SIGTERM: the units were stopped in order, by
 # guestinit, not cut off by the kernel.
@@ -26,6 +26,7 @@ def ssh_ok(vm: Vm, command: str) -> str:
 def wait_network(vm: Vm, timeout: float = 90.0) -> None:
     """Until guestinit's network helper has configured every interface (ssh works
     as soon as the address exists, before the route and resolv.conf)."""
+    timeout *= patience()
     deadline = time.monotonic() + timeout
     while vm.ssh("test -e /run/guestinit/network-online").returncode != 0:
         assert time.monotonic() < deadline, f"network not configured in {timeout}s:\n{vm.tail()}"

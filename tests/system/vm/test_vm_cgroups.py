@@ -40,7 +40,7 @@ def main_pid(vm: Vm, unit: str) -> int:
 
 
 def test_unit_cgroup_limits_seen_by_procshim(boot_vm: BootVm) -> None:
-    vm = boot_vm()
+    vm = boot_vm(cpus=2)  # so that half a CPU shows as fewer CPUs than the guest has
     assert "memory" in ssh_ok(vm, "cat /sys/fs/cgroup/cgroup.controllers").split()
 
     # guestinit puts each unit into a cgroup of its own: sshd is in ssh.service's.
