@@ -2,7 +2,6 @@
 unit per Restart=; tcp: checks; ctl health names the unhealthy unit."""
 
 import socket
-import time
 
 from tests.sandbox import Sandbox, ctl, wait_for
 
@@ -19,12 +18,16 @@ X-HealthRetries=3
 def test_failing_command_check_restarts_the_unit(sandbox: Sandbox) -> None:
     flag = sandbox.path("healthy")
     flag.write_text("yes")
-    sandbox.unit("web.service", SERVICE.format(check=f"test -e {flag}"))
+    checks = sandbox.path("checks")  # a line per check run
+    check = f"/bin/sh -c 'echo ran >> {checks}; test -e {flag}'"
+    sandbox.unit("web.service", SERVICE.format(check=check))
     run = sandbox.start("-v", "--start=web.service")
     wait_for(lambda: ctl(run, "is-active", "web").returncode == 0)
     first = ctl(run, "show", "web", "-p", "MainPID").stdout.strip()
-    time.sleep(0.8)
+    # More passing checks than the 3 that would restart it, then still healthy.
+    wait_for(lambda: checks.exists() and len(checks.read_text().splitlines()) > 3, timeout=20)
     assert ctl(run, "health").returncode == 0, "checks pass while the flag exists"
+    assert ctl(run, "show", "web", "-p", "MainPID").stdout.strip() == first
     flag.unlink()
     wait_for(
         lambda: (

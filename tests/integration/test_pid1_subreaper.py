@@ -3,22 +3,37 @@
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
 
 from tests.integration.conftest import InitFactory, ProgramPath
-from tests.sandbox import children_named
+from tests.integration.initrun import InitRun
+
+# An inner shell starts a long sleep in the background and exits: the sleep is an
+# orphan from that moment. The outer shell (the main process) says "inner-done"
+# once it has reaped the inner one, so the orphan's new parent is settled when the
+# test reads that line; the main process then waits for the test's go file.
+ORPHAN_THEN_WAIT = (
+    "sh -c 'sleep 60 & echo $!'; echo inner-done; while [ ! -e {go} ]; do sleep 0.02; done"
+)
 
 
-def test_orphans_are_reparented_to_guestinit_and_reaped(
-    init: InitFactory, program: ProgramPath
-) -> None:
-    run = init("-vv", "--", "sh", "-c", "(sleep 0.3 &) ; sleep 0.8", pid1=False)
-    time.sleep(0.15)
-    orphans = children_named(run.init_pid(), "sleep")
-    assert orphans, "the double-forked sleep should be our child now"
+def _orphan_and_wait(init: InitFactory, tmp_path: Path, *options: str) -> tuple[InitRun, int, Path]:
+    go = tmp_path / "go"
+    run = init(*options, "--", "sh", "-c", ORPHAN_THEN_WAIT.format(go=go), pid1=False)
+    orphan = int(run.read_line())
+    assert run.read_line() == "inner-done"
+    return run, orphan, go
+
+
+def test_orphans_are_reparented_to_guestinit_and_reaped(init: InitFactory, tmp_path: Path) -> None:
+    run, orphan, go = _orphan_and_wait(init, tmp_path, "-vv")
+    try:
+        assert psutil.Process(orphan).ppid() == run.init_pid(), "the orphan is our child now"
+    finally:
+        os.kill(orphan, signal.SIGKILL)
+    go.touch()
     assert run.wait() == 0
     assert b"reaped zombie process" in run.stderr
 
@@ -40,10 +55,14 @@ def test_drain_touches_descendants_only(
         bystander.wait()
 
 
-def test_no_subreaper_leaves_orphans_to_the_real_init(init: InitFactory) -> None:
-    run = init("--no-subreaper", "--", "sh", "-c", "(sleep 0.5 &); sleep 0.2", pid1=False)
-    time.sleep(0.1)
-    assert not children_named(run.init_pid(), "sleep"), "the orphan went to the real init"
+def test_no_subreaper_leaves_orphans_to_the_real_init(init: InitFactory, tmp_path: Path) -> None:
+    run, orphan, go = _orphan_and_wait(init, tmp_path, "--no-subreaper")
+    try:
+        parent = psutil.Process(orphan).ppid()
+    finally:
+        os.kill(orphan, signal.SIGKILL)
+    assert parent != run.init_pid(), "the orphan went to the real init"
+    go.touch()
     assert run.wait() == 0
 
 
