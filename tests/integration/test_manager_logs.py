@@ -2,6 +2,7 @@
 JSON lines, per-unit files, the built-in syslog, and a flood that must not
 delay signal forwarding."""
 
+import fcntl
 import json
 import logging
 import logging.handlers
@@ -9,9 +10,11 @@ import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
+from tests.integration.initrun import InitRun
 from tests.sandbox import Sandbox, wait_for
 
 PROGRAMS = Path(__file__).with_name("programs")
@@ -86,10 +89,13 @@ def test_builtin_syslog_takes_logger_and_python_logging(sandbox: Sandbox) -> Non
     logger.addHandler(handler)
     logger.warning("hello from python")
     handler.close()
-    time.sleep(0.5)
+    # Every message was sent before the last one: once that is out, all are.
+    seen: list[str] = []
+    while "pyapp: hello from python" not in (seen or [""])[-1]:
+        seen.append(run.read_line())
     run.signal(signal.SIGTERM)
     run.wait(timeout=30)
-    out = run.stdout.decode()
+    out = "\n".join(seen) + run.stdout.decode()
     assert "]: hello from logger" in out and "app[" in out
     assert "pyapp: hello from python" in out
     assert "too verbose" not in out, "below --syslog-min-severity"
@@ -107,7 +113,9 @@ def test_a_flood_of_output_does_not_delay_signal_forwarding(sandbox: Sandbox) ->
         "--no-wait", "--start=flood.service", "--", "sh", "-c", f"exec {trap} > {record}"
     )
     wait_for(lambda: record.exists() and "ready" in record.read_text())
-    time.sleep(0.5)  # the flood is on: our stdout pipe is full, nobody reads it
+    # The flood is on: half of guestinit's 64 KiB stdout pipe is already full, and
+    # nobody reads it (it tops out a little under 64 KiB: partly filled pages).
+    wait_for(lambda: unread_bytes(run) >= 32768)
     worst = 0.0
     for count in range(1, 21):
         sent = time.monotonic()
@@ -143,3 +151,10 @@ def test_journal_output_goes_to_journald_when_one_listens(sandbox: Sandbox) -> N
         assert "via stdout" in out and "via journald" not in out
     finally:
         journal.close()
+
+
+def unread_bytes(run: InitRun) -> int:
+    """How much guestinit wrote to its stdout pipe that the test has not read."""
+    assert run.process is not None and run.process.stdout is not None
+    answer = fcntl.ioctl(run.process.stdout.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    return int.from_bytes(answer, sys.byteorder)
