@@ -550,7 +550,6 @@ def test_any_event_sequence_keeps_the_model_consistent(
     for event, delay in events:
         unit.send(event, at=unit.now + delay)
         state = unit.state
-        assert state.active is not None
         if state.sub in (Sub.DEAD, Sub.FAILED):
             assert state.main_pid is None and state.control_pid is None
             assert state.deadline is None
