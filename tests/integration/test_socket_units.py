@@ -17,7 +17,7 @@ from tests.sandbox import Sandbox, ctl, free_port, wait_for
 SERVER = Path(__file__).parent / "programs" / "socket_server.py"
 
 
-def connect_and_read(address: object, family: int = socket.AF_INET) -> str:
+def connect_and_read(address: tuple[str, int] | str, family: int = socket.AF_INET) -> str:
     with socket.socket(family, socket.SOCK_STREAM) as client:
         client.settimeout(30)
         client.connect(address)

@@ -21,6 +21,9 @@ def describe(fd: int) -> dict[str, object]:
     sock = socket.socket(fileno=os.dup(fd))
     try:
         name = sock.getsockname()
+        # Python gives an abstract AF_UNIX name as bytes (leading NUL).
+        address = name.decode() if isinstance(name, bytes) else name
+        address = list(address) if isinstance(address, tuple) else address
         listening = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
         return {
             "fd": fd,
@@ -43,12 +46,13 @@ def main() -> int:
     report_path = sys.argv[1]
     count = int(os.environ.get("LISTEN_FDS", "0"))
     fds = list(range(3, 3 + count))
-    info = {
+    described_fds = [describe(fd) for fd in fds]
+    info: dict[str, object] = {
         "pid": os.getpid(),
         "LISTEN_PID": os.environ.get("LISTEN_PID"),
         "LISTEN_FDS": os.environ.get("LISTEN_FDS"),
         "LISTEN_FDNAMES": os.environ.get("LISTEN_FDNAMES"),
-        "fds": [describe(fd) for fd in fds],
+        "fds": described_fds,
     }
     if not fds:
         with open(report_path, "a") as report:
@@ -56,7 +60,7 @@ def main() -> int:
         return 1
     ready, _, _ = select.select(fds, [], [], 60)
     fd = ready[0]
-    described = next(d for d in info["fds"] if d["fd"] == fd)  # type: ignore[index]
+    described = next(d for d in described_fds if d["fd"] == fd)
     if described.get("kind") == "socket" and described.get("listening"):
         listener = socket.socket(fileno=fd)
         connection, _ = listener.accept()
