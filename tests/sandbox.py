@@ -26,6 +26,8 @@ class Sandbox:
         self.binds: list[tuple[Path, str]] = []
         self.commands: list[str] = []  # shell run in the namespace after the binds
         self.private_dev = False  # a /dev of its own, so /dev/log can be ours
+        # A network namespace of its own (only lo, up): any port is free there.
+        self.own_network = False
         self.runs: list[InitRun] = []
 
     def path(self, name: str) -> Path:
@@ -42,6 +44,8 @@ class Sandbox:
 
     def setup_script(self) -> str:
         lines = ["mount --make-rprivate /", "mount -t tmpfs -o mode=755 tmpfs /run"]
+        if self.own_network:
+            lines.append("ip link set lo up")
         if self.private_dev:
             # What a container runtime gives: a tmpfs /dev with the usual nodes
             # bound from the machine's, and room for a /dev/log of our own.
@@ -78,7 +82,8 @@ class Sandbox:
         by default a socket in the sandbox: never the machine's /dev/log."""
         paths = ["--unit-path", str(self.units)] if unit_path else []
         paths += self.safe_args(syslog, cgroups)
-        run = InitRun([*paths, *args], env=env, setup=self.setup_script())
+        namespaces = ("--net",) if self.own_network else ()
+        run = InitRun([*paths, *args], env=env, setup=self.setup_script(), namespaces=namespaces)
         self.runs.append(run)
         run.start()
         return run
