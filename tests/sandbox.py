@@ -44,8 +44,6 @@ class Sandbox:
 
     def setup_script(self) -> str:
         lines = ["mount --make-rprivate /", "mount -t tmpfs -o mode=755 tmpfs /run"]
-        if self.own_network:
-            lines.append("ip link set lo up")
         if self.private_dev:
             # What a container runtime gives: a tmpfs /dev with the usual nodes
             # bound from the machine's, and room for a /dev/log of our own.
@@ -56,7 +54,14 @@ class Sandbox:
                 lines += [f"touch /dev/{node}", f"mount --bind '{host_dev}/{node}' /dev/{node}"]
             lines += ["mkdir /dev/pts /dev/shm", f"mount --rbind '{host_dev}/pts' /dev/pts"]
         lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
-        return "\n".join([*lines, *self.commands])
+        if self.own_network:
+            # Last: PID 1 (this shell) enters a new network namespace and
+            # stays PID 1 (unshare without --fork execs), then guestinit.
+            inner = 'ip link set lo up; exec "$@"'
+            lines_after = [f"exec unshare --net sh -ec '{inner}' sh \"$@\""]
+        else:
+            lines_after = []
+        return "\n".join([*lines, *self.commands, *lines_after])
 
     def safe_args(self, syslog: str | None = None, cgroups: bool = False) -> list[str]:
         """Options that keep a run off the machine's own /dev/log, journal,
@@ -82,8 +87,7 @@ class Sandbox:
         by default a socket in the sandbox: never the machine's /dev/log."""
         paths = ["--unit-path", str(self.units)] if unit_path else []
         paths += self.safe_args(syslog, cgroups)
-        namespaces = ("--net",) if self.own_network else ()
-        run = InitRun([*paths, *args], env=env, setup=self.setup_script(), namespaces=namespaces)
+        run = InitRun([*paths, *args], env=env, setup=self.setup_script())
         self.runs.append(run)
         run.start()
         return run

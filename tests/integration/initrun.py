@@ -38,7 +38,6 @@ class InitRun:
         env: dict[str, str] | None = None,
         executable: str | None = None,
         setup: str | None = None,
-        namespaces: tuple[str, ...] = (),
         **popen: object,
     ) -> None:
         if executable is not None:
@@ -51,9 +50,7 @@ class InitRun:
             # A private mount and UTS namespace too; ``setup`` (shell) runs as
             # PID 1 first, e.g. bind mounts over /etc files, then execs guestinit.
             shell = f'{setup}\nexec "$@"'
-            # ``namespaces``: more unshare flags, e.g. --net for a network of its own.
             unshare = ["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--uts"]
-            unshare += namespaces
             command = [*unshare, "sh", "-ec", shell, "sh", *command]
         elif pid1:
             command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
