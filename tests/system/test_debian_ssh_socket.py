@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,31 @@ def test_debian11_ssh_socket_runs_one_sshd_per_connection(sandbox: Sandbox) -> N
     assert [name.split("-")[0] for name in names] == ["ssh@0", "ssh@1"], err
     for name in names:
         assert ":22-127.0.0.1:" in name or ":22-::1:" in name, name
+
+
+@pytest.mark.skipif(
+    not Path("/lib/systemd/system/uuidd.socket").exists(), reason="uuid-runtime is needed"
+)
+def test_debian_uuidd_socket_activates_uuidd_on_first_request(sandbox: Sandbox) -> None:
+    """uuid-runtime's uuidd.socket + uuidd.service (User=uuidd, Accept=no,
+    ``uuidd --socket-activation``): the first request starts the daemon,
+    which answers on the socket guestinit made in /run/uuidd."""
+    run = sandbox.start("-v", "--start", "uuidd.socket", unit_path=False)
+    wait_for(lambda: active(run, "uuidd.socket") == "active", timeout=30)
+    assert active(run, "uuidd.service") == "inactive"
+    request = subprocess.run(
+        ["nsenter", "-t", str(run.init_pid()), "-m", "--", "uuidd", "-t", "-n", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert request.returncode == 0, request.stderr
+    # "uuidd -t" asks the daemon (it fails when nobody answers on the socket).
+    assert uuid.UUID(request.stdout.split()[0]).version == 1, request.stdout
+    assert active(run, "uuidd.service") == "active"
+    [uuidd] = children_named(run.init_pid(), "uuidd")
+    assert uuidd.username() == "uuidd"
+    assert socket_inodes(run.init_pid()) & socket_inodes(uuidd.pid)
+    run.signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 0
