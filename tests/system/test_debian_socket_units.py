@@ -1,4 +1,4 @@
-"""Debian's ssh.socket under guestinit, in a network namespace of the
+"""Debian's socket units under guestinit, unmodified: ssh.socket in a network
 sandbox's own, where port 22 (as the unit says, unmodified) is free.
 
 - Debian 12's ssh.socket (Accept=no) with its ssh.service: guestinit listens
