@@ -1,12 +1,15 @@
-"""Debian's socket units under guestinit, unmodified: ssh.socket in a network
-sandbox's own, where port 22 (as the unit says, unmodified) is free.
+"""Debian's socket units under guestinit, unmodified.
 
+ssh.socket runs in a network namespace of the sandbox's own, where port 22
+(as the unit says) is free:
 - Debian 12's ssh.socket (Accept=no) with its ssh.service: guestinit listens
   on port 22, the first connection starts ssh.service, which gets the socket
   through LISTEN_FDS (Debian's sshd reads it) and answers the login.
 - Debian 11's ssh.socket (Accept=yes) with ssh@.service: each connection
   runs ``sshd -i`` with the connection as stdin/stdout, as
-  ``ssh@N-LOCAL:22-REMOTE:PORT.service``."""
+  ``ssh@N-LOCAL:22-REMOTE:PORT.service``.
+uuid-runtime's uuidd.socket (Accept=no, a unix socket in /run/uuidd) starts
+uuidd as its own user on the first request."""
 
 import os
 import shutil
