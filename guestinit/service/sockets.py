@@ -204,62 +204,65 @@ def parse_socket(spec: UnitSpec) -> tuple[SocketConfig | None, list[str]]:
     raw = spec.raw.get("Socket", {})
     problems: list[str] = []
     values: dict[str, object] = {}
-    # Keys come grouped; the order of the lines (drop-ins after the file they
-    # extend) is the order of the descriptors a service gets.
-    listens: list[tuple[int, int, Listen]] = []
-    files: dict[str, int] = {}
+    listens: list[Listen] = []
     unit_name = parse_unit_name(spec.name)
-    for key, entries in raw.items():
-        for entry in entries:
-            where = f"{entry.at.file}:{entry.at.line}: {key}={entry.value}"
-            try:
-                value = entry.value.strip()
-                if "%" in value:
-                    value = resolve_specifiers(value, unit_name, SpecifierContext())
-                if key in _LISTEN_KEYS:
-                    if not value:
-                        listens.clear()  # an empty assignment resets the list
-                        continue
-                    kind = _LISTEN_KEYS[key]
-                    if kind is ListenKind.FIFO:
-                        if not value.startswith("/"):
-                            raise ValueError("a FIFO needs an absolute path")
-                        address = Address(Family.UNIX, path=value)
-                    else:
-                        address = parse_address(value)
-                    rank = files.setdefault(entry.at.file, len(files))
-                    listens.append((rank, entry.at.line, Listen(kind, address, value)))
-                elif key in _FLAGS:
-                    flag = _BOOLEANS.get(value.lower())
-                    if flag is None:
-                        raise ValueError("not a boolean")
-                    values[_FLAGS[key]] = flag
-                elif key in _COUNTS:
-                    values[_COUNTS[key]] = _count(value)
-                elif key in _MODES:
-                    values[_MODES[key]] = _mode(value)
-                elif key in _SIZES:
-                    values[_SIZES[key]] = _size(value)
-                elif key in ("SocketUser", "SocketGroup"):
-                    field = "socket_user" if key == "SocketUser" else "socket_group"
-                    values[field] = value or None
-                elif key == "Service":
-                    if not value.endswith(".service"):
-                        raise ValueError("Service= names a .service unit")
-                    values["service"] = value
-                elif key == "FileDescriptorName":
-                    if ":" in value or len(value) > 255 or not value.isprintable():
-                        raise ValueError("a name without ':' or control characters, <= 255")
-                    values["fd_name"] = value
-                elif key == "BindIPv6Only":
-                    values["bind_ipv6_only"] = BindIPv6Only(value)
-                elif key == "TriggerLimitIntervalSec":
-                    values["trigger_limit_interval"] = parse_timespan(value)
-                elif key not in _QUIET:
-                    problems.append(f"{where}: not implemented by guestinit; ignored")
-            except (ValueError, SpecifierError) as error:
-                problems.append(f"{where}: {error}; ignored")
-    ordered = tuple(listen for _rank, _line, listen in sorted(listens, key=lambda x: x[:2]))
+    # Keys come grouped; the lines count in file order (the file, then its
+    # drop-ins): an empty Listen*= resets the ones before it, and the order
+    # of the lines is the order of the descriptors a service gets.
+    files = {path: rank for rank, path in enumerate((spec.path, *spec.dropin_paths))}
+    entries = sorted(
+        ((key, entry) for key, values_of_key in raw.items() for entry in values_of_key),
+        key=lambda item: (files.get(item[1].at.file, len(files)), item[1].at.line),
+    )
+    for key, entry in entries:
+        where = f"{entry.at.file}:{entry.at.line}: {key}={entry.value}"
+        try:
+            value = entry.value.strip()
+            if "%" in value:
+                value = resolve_specifiers(value, unit_name, SpecifierContext())
+            if key in _LISTEN_KEYS:
+                if not value:
+                    listens.clear()  # an empty assignment resets the list
+                    continue
+                kind = _LISTEN_KEYS[key]
+                if kind is ListenKind.FIFO:
+                    if not value.startswith("/"):
+                        raise ValueError("a FIFO needs an absolute path")
+                    address = Address(Family.UNIX, path=value)
+                else:
+                    address = parse_address(value)
+                listens.append(Listen(kind, address, value))
+            elif key in _FLAGS:
+                flag = _BOOLEANS.get(value.lower())
+                if flag is None:
+                    raise ValueError("not a boolean")
+                values[_FLAGS[key]] = flag
+            elif key in _COUNTS:
+                values[_COUNTS[key]] = _count(value)
+            elif key in _MODES:
+                values[_MODES[key]] = _mode(value)
+            elif key in _SIZES:
+                values[_SIZES[key]] = _size(value)
+            elif key in ("SocketUser", "SocketGroup"):
+                field = "socket_user" if key == "SocketUser" else "socket_group"
+                values[field] = value or None
+            elif key == "Service":
+                if not value.endswith(".service"):
+                    raise ValueError("Service= names a .service unit")
+                values["service"] = value
+            elif key == "FileDescriptorName":
+                if ":" in value or len(value) > 255 or not value.isprintable():
+                    raise ValueError("a name without ':' or control characters, <= 255")
+                values["fd_name"] = value
+            elif key == "BindIPv6Only":
+                values["bind_ipv6_only"] = BindIPv6Only(value)
+            elif key == "TriggerLimitIntervalSec":
+                values["trigger_limit_interval"] = parse_timespan(value)
+            elif key not in _QUIET:
+                problems.append(f"{where}: not implemented by guestinit; ignored")
+        except (ValueError, SpecifierError) as error:
+            problems.append(f"{where}: {error}; ignored")
+    ordered = tuple(listens)
     config = SocketConfig(name=spec.name, listens=ordered, **values)  # type: ignore[arg-type]
     if config.accept and "service" in values:
         problems.append(f"{spec.path}: Service= is not allowed with Accept=yes; ignored")
