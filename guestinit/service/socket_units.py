@@ -217,7 +217,10 @@ class SocketUnits:
         running = sum(1 for c in self._connections.values() if c.socket_unit == name)
         verdict = admit(config, running, from_source)
         if verdict is not Admission.ACCEPT:
-            self._log.warning(f"{name}: {verdict.value} ({running}), refusing the connection")
+            count = f"{running}"
+            if verdict is Admission.TOO_MANY_FROM_SOURCE:
+                count = f"{from_source} from {source}"
+            self._log.warning(f"{name}: {verdict.value} ({count}), refusing the connection")
             connection.close()
             return
         try:

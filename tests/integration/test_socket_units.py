@@ -125,9 +125,12 @@ def test_fifo_starts_its_service(sandbox: Sandbox) -> None:
     stop(run)
 
 
+def unit_names(run: InitRun) -> list[str]:
+    return [line.split()[0] for line in ctl(run, "list-units").stdout.splitlines() if line]
+
+
 def instances(run: InitRun) -> list[str]:
-    units = [line.split()[0] for line in ctl(run, "list-units").stdout.splitlines() if line]
-    return [name for name in units if name.startswith("echo@")]
+    return [name for name in unit_names(run) if name.startswith("echo@")]
 
 
 def test_accept_yes_instances_and_max_connections(sandbox: Sandbox) -> None:
@@ -210,3 +213,48 @@ def test_bad_listen_line_is_named_and_the_rest_boots(sandbox: Sandbox) -> None:
     wait_for(lambda: ctl(run, "is-active", "half.socket").returncode == 0, timeout=30)
     err = stop(run)
     assert f"{sandbox.units / 'half.socket'}:2: ListenStream=nonsense" in err
+
+
+def test_restarted_service_gets_the_descriptors_again(sandbox: Sandbox) -> None:
+    path = sandbox.path("again.sock")
+    sandbox.unit("again.socket", f"[Socket]\nListenStream={path}\n")
+    sandbox.unit(
+        "again.service",
+        f"[Service]\nExecStart={sys.executable} {SERVER} {sandbox.path('report')}\n"
+        "Restart=always\nRestartSec=0.1\n",
+    )
+    run = sandbox.start("--start=again.socket")
+    wait_for(lambda: ctl(run, "is-active", "again.socket").returncode == 0, timeout=30)
+    first = json.loads(connect_and_read(str(path), socket.AF_UNIX))
+    # The server exits after one answer; Restart=always starts it again
+    # (not the socket): it still gets the listening socket as fd 3.
+    wait_for(
+        lambda: (
+            ctl(run, "show", "again.service", "-p", "NRestarts").stdout.strip()
+            not in ("", "NRestarts=0")
+        ),
+        timeout=30,
+    )
+    second = json.loads(connect_and_read(str(path), socket.AF_UNIX))
+    assert second["pid"] != first["pid"]
+    assert second["LISTEN_FDS"] == "1" and second["LISTEN_PID"] == str(second["pid"])
+    assert second["fds"][0]["address"] == str(path)
+    stop(run)
+
+
+def test_max_connections_per_source(sandbox: Sandbox) -> None:
+    port = free_port()
+    sandbox.unit(
+        "one.socket",
+        f"[Socket]\nListenStream=127.0.0.1:{port}\nAccept=yes\nMaxConnectionsPerSource=1\n",
+    )
+    sandbox.unit("one@.service", "[Service]\nStandardInput=socket\nExecStart=/bin/sh -c 'read x'\n")
+    run = sandbox.start("--start=one.socket")
+    wait_for(lambda: ctl(run, "is-active", "one.socket").returncode == 0, timeout=30)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as first:
+        wait_for(lambda: any(n.startswith("one@0-") for n in unit_names(run)), timeout=30)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as second:
+            assert second.recv(100) == b"", "a second connection from 127.0.0.1 is refused"
+        first.sendall(b"bye\n")
+    err = stop(run)
+    assert "one.socket: too many connections from this source (1 from 127.0.0.1)" in err
