@@ -112,7 +112,7 @@ class Manager:
             self._units,
             self._start_by_timer,
             self._registry.get,
-            self.is_pending,
+            lambda name: self.stopping or self.is_pending(name),
             self._registry.forget,
         )
         self._error_fds: dict[int, tuple[str, int, Role]] = {}

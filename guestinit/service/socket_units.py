@@ -87,7 +87,8 @@ class SocketUnits:
         self._units = units
         self._start_unit = start_unit
         self._load_unit = load_unit
-        self._busy = busy  # a start of this unit is queued
+        # A start of this unit is queued, or none may happen (guestinit stops).
+        self._busy = busy
         self._forget = forget  # drop an ended instance from the loaded units
         self._listening: dict[str, _Listening] = {}
         self._connections: dict[str, _Connection] = {}  # instance name ->
@@ -155,6 +156,8 @@ class SocketUnits:
         readers: dict[int, Callable[[], None]] = {}
         for name, listening in self._listening.items():
             config = listening.config
+            if self._busy(config.service):
+                continue  # its start is queued, or guestinit is stopping
             if not config.accepts and not self._service_at_rest(config.service):
                 continue  # the service has the descriptors now
             for fd in listening.fds:
@@ -163,8 +166,7 @@ class SocketUnits:
 
     def _service_at_rest(self, name: str) -> bool:
         unit = self._units.get(name)
-        at_rest = unit is None or unit.at_rest
-        return at_rest and not self._busy(name)
+        return unit is None or unit.at_rest
 
     def _on_traffic(self, name: str, fd: int) -> None:
         import time
@@ -236,6 +238,7 @@ class SocketUnits:
         if unit is None or unit.state is None:
             self._log.error(f"{name}: {instance} cannot run; closing the connection")
             connection.close()
+            self._forget(instance)
             return
         self._connections[instance] = _Connection(name, connection.detach(), source)
         self._start_unit(instance, now)
