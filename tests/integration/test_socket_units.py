@@ -4,7 +4,9 @@ starts the service on the first connection or datagram, and again after it
 exits; Accept=yes starts one instance per connection within MaxConnections=;
 stop closes the listeners (RemoveOnStop= removes the node)."""
 
+import grp
 import json
+import pwd
 import socket
 import stat
 import sys
@@ -108,15 +110,24 @@ def test_service_started_with_its_socket_gets_the_descriptors_at_boot(
     stop(run)
 
 
-def test_fifo_starts_its_service(sandbox: Sandbox) -> None:
+def test_fifo_owned_by_socket_user_starts_its_service(sandbox: Sandbox) -> None:
     fifo = sandbox.path("in.fifo")
-    sandbox.unit("pipe.socket", f"[Socket]\nListenFIFO={fifo}\n")
+    sandbox.unit(
+        "pipe.socket",
+        f"[Socket]\nListenFIFO={fifo}\nSocketUser=nobody\nSocketGroup=nogroup\nSocketMode=0620\n",
+    )
     sandbox.unit(
         "pipe.service",
         f"[Service]\nExecStart={sys.executable} {SERVER} {sandbox.path('report')}\n",
     )
     run = sandbox.start("--start=pipe.socket")
     wait_for(lambda: fifo.exists() and stat.S_ISFIFO(fifo.stat().st_mode), timeout=30)
+    node = fifo.stat()
+    assert (pwd.getpwuid(node.st_uid).pw_name, grp.getgrgid(node.st_gid).gr_name) == (
+        "nobody",
+        "nogroup",
+    )
+    assert stat.S_IMODE(node.st_mode) == 0o620
     with open(fifo, "w") as writer:
         writer.write("via fifo")
     wait_for(lambda: report_lines(sandbox.path("report")), timeout=30)
