@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.integration.initrun import InitRun
 from tests.sandbox import Sandbox, ctl, free_port, wait_for
 
@@ -269,3 +271,26 @@ def test_max_connections_per_source(sandbox: Sandbox) -> None:
         first.sendall(b"bye\n")
     err = stop(run)
     assert "one.socket: too many connections from this source (1 from 127.0.0.1)" in err
+
+
+def test_ipv6_and_sequential_packet(sandbox: Sandbox) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    port = free_port()
+    seq = sandbox.path("seq.sock")
+    sandbox.unit(
+        "six.socket", f"[Socket]\nListenStream=[::1]:{port}\nListenSequentialPacket={seq}\n"
+    )
+    sandbox.unit(
+        "six.service",
+        f"[Service]\nExecStart={sys.executable} {SERVER} {sandbox.path('report')}\n",
+    )
+    run = sandbox.start("--start=six.socket")
+    wait_for(lambda: ctl(run, "is-active", "six.socket").returncode == 0, timeout=30)
+    answer = json.loads(connect_and_read(("::1", port), socket.AF_INET6))
+    assert [(d["family"], d["type"]) for d in answer["fds"]] == [
+        ("AF_INET6", "SOCK_STREAM"),
+        ("AF_UNIX", "SOCK_SEQPACKET"),
+    ]
+    assert answer["fds"][0]["address"][:2] == ["::1", port]
+    stop(run)
