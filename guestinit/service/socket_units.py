@@ -21,6 +21,7 @@ import functools
 import os
 import socket
 import stat
+import time
 from collections.abc import Callable
 
 from guestinit import _log
@@ -169,11 +170,9 @@ class SocketUnits:
         return unit is None or unit.at_rest
 
     def _on_traffic(self, name: str, fd: int) -> None:
-        import time
-
         listening = self._listening.get(name)
-        if listening is None:
-            return
+        if listening is None or fd not in listening.fds:
+            return  # stopped (and maybe started again) earlier in this turn
         now = time.monotonic()
         config = listening.config
         if config.accepts:
