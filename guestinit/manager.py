@@ -4,8 +4,10 @@ it returns. It lives inside PID 1's loop (pid1.loop.Services): it never
 blocks, and only pid1/reaper waits for processes.
 
 Unit kinds: services run; targets are synchronization points, active once
-what they are ordered after is up; other kinds (socket, timer, path, mount)
-are accepted as inert so dependencies on them hold, with one note each.
+what they are ordered after is up; timers start services when they elapse;
+sockets listen and start their service on traffic (service.socket_units);
+other kinds (path, mount, syslog.socket) are accepted as inert so
+dependencies on them hold, with one note each.
 """
 
 import dataclasses
@@ -26,6 +28,7 @@ from guestinit.service.health_run import HealthWatch
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
+from guestinit.service.socket_units import SocketUnits
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
@@ -104,6 +107,14 @@ class Manager:
         self._timers = Timers(
             log, self._units, os.path.join(options.state_dir, "timers"), self._start_by_timer
         )
+        self._sockets = SocketUnits(
+            log,
+            self._units,
+            self._start_by_timer,
+            self._registry.get,
+            lambda name: self.stopping or self.is_pending(name),
+            self._registry.forget,
+        )
         self._error_fds: dict[int, tuple[str, int, Role]] = {}
         self._boot: set[str] = set()
         self._events: list[init_model.Event] = []
@@ -127,6 +138,7 @@ class Manager:
         for fd in self._error_fds:
             readers[fd] = functools.partial(self._on_spawn_report, fd)
         readers.update(self._logs.readers())
+        readers.update(self._sockets.readers())
         if self._control is not None:
             server = self._control[0]
             for fd in server.fds():
@@ -175,6 +187,7 @@ class Manager:
         self._scan = None  # the next turn looks at /proc afresh
         self._health.tick(self._units.values(), now)
         self._timers.tick(now)
+        self._sockets.tick()
         if self._control is not None:
             self._control[1].check()
 
@@ -227,6 +240,7 @@ class Manager:
         if self._cgroups is not None:
             self._cgroups.close()
         self._logs.close()
+        self._sockets.close()
         self._notify.close()
         if self._control is not None:
             self._control[0].close()
@@ -350,6 +364,7 @@ class Manager:
             elif unit.target_active:
                 unit.target_active = False
                 self._timers.stop(unit)
+                self._sockets.stop(unit)
         return progressed
 
     def _begin_start(self, unit: Unit, now: float) -> None:
@@ -371,6 +386,9 @@ class Manager:
         for conflict in unit.deps.conflicts:
             if conflict in self._units and not self._units[conflict].at_rest:
                 self._pending_stop.add(conflict)
+        if unit.kind == "socket":
+            self._sockets.start(unit, now)
+            return
         if unit.kind != "service" or unit.spec is None:
             unit.target_active = unit.load_error is None
             unit.start_failed = unit.load_error is not None
@@ -449,6 +467,8 @@ class Manager:
             ctx = executor.exec_context(
                 unit.spec, command, environment, self._notify.path, write_fd, cgroup
             )
+            if action.role is Role.MAIN:
+                ctx = self._sockets.pass_fds(unit, ctx)
             handle = executor.spawn(ctx, self._signals.restore_in_child)
         except (SetupFailed, OSError, ValueError) as error:
             os.close(read_fd)

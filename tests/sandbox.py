@@ -26,6 +26,8 @@ class Sandbox:
         self.binds: list[tuple[Path, str]] = []
         self.commands: list[str] = []  # shell run in the namespace after the binds
         self.private_dev = False  # a /dev of its own, so /dev/log can be ours
+        # A network namespace of its own (only lo, up): any port is free there.
+        self.own_network = False
         self.runs: list[InitRun] = []
 
     def path(self, name: str) -> Path:
@@ -52,7 +54,14 @@ class Sandbox:
                 lines += [f"touch /dev/{node}", f"mount --bind '{host_dev}/{node}' /dev/{node}"]
             lines += ["mkdir /dev/pts /dev/shm", f"mount --rbind '{host_dev}/pts' /dev/pts"]
         lines += [f"mount --bind '{source}' '{target}'" for source, target in self.binds]
-        return "\n".join([*lines, *self.commands])
+        if self.own_network:
+            # Last: PID 1 (this shell) enters a new network namespace and
+            # stays PID 1 (unshare without --fork execs), then guestinit.
+            inner = 'ip link set lo up; exec "$@"'
+            lines_after = [f"exec unshare --net sh -ec '{inner}' sh \"$@\""]
+        else:
+            lines_after = []
+        return "\n".join([*lines, *self.commands, *lines_after])
 
     def safe_args(self, syslog: str | None = None, cgroups: bool = False) -> list[str]:
         """Options that keep a run off the machine's own /dev/log, journal,

@@ -11,9 +11,16 @@ from guestinit import _log
 from guestinit.service import from_spec, ordering
 from guestinit.service import model as svc
 from guestinit.service.health import HealthConfig, HealthState, parse_health
+from guestinit.service.sockets import SocketConfig, parse_socket
 from guestinit.service.states import Active
 from guestinit.timer.timer_unit import TimerConfig, TimerState, parse_timer
 from guestinit.unitfile import Severity, UnitSpec, load
+
+# syslog.socket is journald's forwarding socket (/run/systemd/journal/syslog):
+# with no journald nothing arrives there, so a syslog daemon handed it would
+# log nothing. It stays inert: the daemon opens /dev/log itself, or the
+# built-in syslog owns /dev/log.
+_INERT_SOCKETS = frozenset({"syslog.socket"})
 
 
 def default_unit_path() -> tuple[str, ...]:
@@ -36,7 +43,7 @@ class Unit:
     deps: ordering.Deps
     config: svc.ServiceConfig | None = None
     state: svc.State | None = None
-    kind: str = "service"  # "service", "target" or "inert"
+    kind: str = "service"  # "service", "target", "timer", "socket" or "inert"
     target_active: bool = False
     load_error: str | None = None
     # A start was refused before any process ran (not found, refused type,
@@ -58,6 +65,8 @@ class Unit:
     timer_state: "TimerState | None" = None
     timer_next: float | None = None
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Socket units: what to listen on and what to start.
+    socket: "SocketConfig | None" = None
 
     @property
     def active(self) -> Active:
@@ -137,11 +146,31 @@ class Registry:
                     self._log.warning(problem)
                 if unit.timer is None:
                     unit.load_error = "no usable trigger"
+            elif name.endswith(".socket") and name not in _INERT_SOCKETS:
+                self._load_socket(unit, spec)
             else:
                 unit.kind = "inert"
                 self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
         self.units[name] = unit
         return unit
+
+    def _load_socket(self, unit: Unit, spec: UnitSpec) -> None:
+        unit.kind = "socket"
+        unit.socket, problems = parse_socket(spec)
+        for problem in problems:
+            self._log.warning(problem)
+        if unit.socket is None:
+            unit.load_error = "nothing to listen on"
+        elif not unit.socket.accepts:
+            # systemd's implicit Before= on the service it triggers: a service
+            # started along with its socket finds the descriptors open.
+            before = unit.deps.before | {unit.socket.service}
+            unit.deps = dataclasses.replace(unit.deps, before=before)
+
+    def forget(self, name: str) -> None:
+        """Drop a unit that ended and is not wanted again (an Accept=yes instance)."""
+        if self.units.pop(name, None) is not None:
+            self.recompute_edges()
 
     def recompute_edges(self) -> None:
         graph = {name: unit.deps for name, unit in self.units.items()}
