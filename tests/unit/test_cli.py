@@ -64,11 +64,3 @@ def test_bad_log_level_is_a_usage_error() -> None:
 
 def test_rewrite_to_zero_drops() -> None:
     assert cli.parse_rewrite("HUP:0") == (int(signal.SIGHUP), 0)
-
-
-def test_typed_argv0_comes_from_the_launcher_and_leaves_the_environment() -> None:
-    env = {"GUESTINIT_ARGV0": "dumb-init", "PATH": "/bin"}
-    assert cli.typed_argv0(env, "/usr/lib/guestinit/launcher") == "dumb-init"
-    assert env == {"PATH": "/bin"}  # no child may inherit it
-    assert cli.typed_argv0(env, "/usr/bin/tini") == "/usr/bin/tini"
-    assert cli.typed_argv0({"GUESTINIT_ARGV0": ""}, "tini") == "tini"
