@@ -1,9 +1,9 @@
 """Carrying out one service's actions on the system: build the execution
-context of a command, spawn it, signal the unit's processes, read a PID file,
-make RuntimeDirectory= and friends. The manager decides; this does.
+context of a command, spawn it, make RuntimeDirectory= and friends. The
+manager decides; this does. (Signals go through service.ownership and
+service.tracking, PID files through service.pid_file.)
 """
 
-import contextlib
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -162,31 +162,6 @@ def exec_context(
 
 def spawn(ctx: ExecContext, restore: Callable[[], None]) -> SpawnHandle:
     return spawn_service(ctx, restore)
-
-
-def read_pid_file(path: str) -> int | None:
-    """The main PID a forking daemon wrote, if it names a live process."""
-    try:
-        with open(path) as source:
-            pid = int(source.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
-
-
-def kill(pid: int | None, number: int) -> None:
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, number)
-        if number != 9:
-            os.kill(pid, 18)  # SIGCONT, so a stopped process acts on it
 
 
 def _limit(value: int) -> int | None:
