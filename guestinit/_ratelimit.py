@@ -72,10 +72,11 @@ class RateLimiter:
         window.suppressed += 1
         return False
 
-    def expired(self) -> list[tuple[str, int]]:
-        """Windows that are over and suppressed something: (key, how many).
-        Each is reported once; ended windows are forgotten."""
-        self._expire(self._clock())
+    def expired(self, everything: bool = False) -> list[tuple[str, int]]:
+        """Windows that are over (``everything``: all, as at exit) and
+        suppressed something: (key, how many). Each is reported once; ended
+        windows are forgotten."""
+        self._expire(float("inf") if everything else self._clock())
         ended, self._ended = self._ended, []
         return ended
 
@@ -112,11 +113,12 @@ class LimitedLog:
         if self.limiter.allow(key):
             self.log.emit(level, text)
 
-    def warning(self, key: str, text: str) -> None:
+    def warning_of(self, key: str, text: str) -> None:
         self.emit(_log.WARNING, key, text)
 
-    def flush(self) -> None:
-        for key, count in self.limiter.expired():
+    def flush(self, everything: bool = False) -> None:
+        """Report the windows that are over (``everything``: at exit, all)."""
+        for key, count in self.limiter.expired(everything):
             noun = "message" if count == 1 else "messages"
             self.log.warning(f"{key}: {count} similar {noun} suppressed")
 

@@ -247,6 +247,7 @@ class Manager:
         return events
 
     def close(self) -> None:
+        self._limited.flush(everything=True)  # counts are not lost at exit
         if self._cgroups is not None:
             self._cgroups.close()
         self._logs.close()
@@ -539,7 +540,10 @@ class Manager:
         if service is not None and service.pid_file:
             found = read_pid_file(service.pid_file)
             if found.pid is None:
-                self._log.info(f"{unit.name}: PID file {service.pid_file}: {found.error}")
+                # Not there (yet?) is ordinary; a FIFO, a device or garbage is not.
+                level = _log.INFO if found.missing else _log.WARNING
+                text = f"{unit.name}: PID file {service.pid_file}: {found.error}"
+                self._limited.emit(level, f"{unit.name}: PID file unusable", text)
             elif verdict := self._owner.judge(unit, found.pid, Source.PID_FILE, found.trusted):
                 pid = found.pid
             else:

@@ -44,7 +44,7 @@ class NotifyRoute:
     def on_readable(self) -> None:
         received = self._notify.receive()
         for dropped in self._notify.take_dropped():
-            self._limited.warning(
+            self._limited.warning_of(
                 f"notify: datagrams dropped ({dropped.reason})",
                 f"notify: dropped a datagram ({dropped.reason}) from pid {dropped.pid or '?'}",
             )
@@ -98,7 +98,7 @@ class NotifyRoute:
             if not verdict:
                 why = f"sender {message.pid} runs as uid {message.uid}"
                 text = describe_refusal(Source.NOTIFY, verdict, why)
-                self._limited.warning(f"{unit.name}: MAINPID= refused", f"{unit.name}: {text}")
+                self._limited.warning_of(f"{unit.name}: MAINPID= refused", f"{unit.name}: {text}")
                 main_pid = None  # the rest of the message (READY=1 ...) still counts
         self._feed(
             unit,

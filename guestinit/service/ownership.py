@@ -34,8 +34,11 @@ class Ownership:
         self._adopted: dict[str, tuple[int, int]] = {}
 
     def protect(self, pid: int, what: str) -> None:
-        """``pid`` can never be claimed or signalled by any unit."""
+        """``pid`` can never be claimed or signalled by any unit. (Nor its exit
+        status taken: a pid adopted earlier from outside our tree may have been
+        freed without our reaping it, and reused for this very process.)"""
         self._protected[pid] = what
+        self._pids.pop(pid, None)
 
     def members(self, unit: Unit, table: ProcessTable) -> set[int]:
         state = unit.state

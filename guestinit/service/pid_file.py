@@ -31,6 +31,7 @@ class PidFile:
     trusted: bool  # root's file, reached through root's folders only
     owner: int | None = None  # the file's uid
     error: str | None = None  # why there is no pid
+    missing: bool = False  # the error is only that the file is not there
 
 
 class _Refused(Exception):
@@ -45,7 +46,8 @@ def read_pid_file(path: str) -> PidFile:
     except _Refused as refused:
         return PidFile(None, False, error=str(refused))
     except OSError as error:
-        return PidFile(None, False, error=error.strerror or str(error))
+        missing = error.errno == errno.ENOENT
+        return PidFile(None, False, error=error.strerror or str(error), missing=missing)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -122,11 +124,33 @@ def _walk(path: str) -> tuple[int, bool]:
         os.close(folder)
 
 
-def _read_head(path_fd: int) -> bytes:
-    """Up to MAX_BYTES of the regular file behind the O_PATH ``path_fd``."""
+def read_regular_file(path: str, limit: int) -> bytes:
+    """All of ``path`` (symlinks followed) if it is a regular file of at most
+    ``limit`` bytes; for other files PID 1 reads on a unit's behalf
+    (EnvironmentFile=). Raises OSError: EINVAL for a FIFO, device, socket or
+    folder, EFBIG for a bigger file. Never blocks on open."""
+    path_fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(path_fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = _read_head(path_fd, limit + 1)
+    finally:
+        os.close(path_fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+    return data
+
+
+def _read_head(path_fd: int, limit: int = MAX_BYTES) -> bytes:
+    """Up to ``limit`` bytes of the regular file behind the O_PATH ``path_fd``
+    (reopened through /proc/self/fd: the very inode that was checked)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     fd = os.open(f"/proc/self/fd/{path_fd}", flags)
+    chunks: list[bytes] = []
     try:
-        return os.read(fd, MAX_BYTES)
+        while limit > 0 and (chunk := os.read(fd, min(limit, 65536))):
+            chunks.append(chunk)
+            limit -= len(chunk)
     finally:
         os.close(fd)
+    return b"".join(chunks)
