@@ -21,5 +21,5 @@ with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
     fds = array.array("i", [write_end]).tobytes()
     out.sendmsg([b"BARRIER=1"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], 0, address)
     os.close(write_end)
-    ready, _, _ = select.select([read_end], [], [], 60.0)
-    sys.exit(0 if ready else 1)
+    answered, _, _ = select.select([read_end], [], [], 60.0)
+    sys.exit(0 if answered else 1)
