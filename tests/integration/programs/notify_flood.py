@@ -15,7 +15,7 @@ if address.startswith("@"):
 count, size = int(sys.argv[1]), int(sys.argv[2])
 payload = b"STATUS=" + b"x" * max(0, size - 7)
 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
-    for _ in range(count):
+    for _number in range(count):
         out.sendto(payload, address)
     read_end, write_end = os.pipe()
     fds = array.array("i", [write_end]).tobytes()
