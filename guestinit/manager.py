@@ -124,7 +124,7 @@ class Manager:
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = open_control(self, options.control_socket, options.control_group, log)
         self._cgroups = UnitCgroups.detect(log) if options.unit_cgroups else None
-        self._owner = Ownership(self._units, self._pids, self._cgroups)
+        self._owner = Ownership(self._units, self._pids, self._cgroups, self._process_table)
         # Warnings any service (as any user) can provoke at will are rate-limited.
         self._limited = LimitedLog(log)
         self._notified = NotifyRoute(
@@ -544,7 +544,7 @@ class Manager:
                 level = _log.INFO if found.missing else _log.WARNING
                 text = f"{unit.name}: PID file {service.pid_file}: {found.error}"
                 self._limited.emit(level, f"{unit.name}: PID file unusable", text)
-            elif verdict := self._owner.judge(unit, found.pid, Source.PID_FILE, found.trusted):
+            elif verdict := self._owner.judge(unit, found.pid, found.trusted):
                 pid = found.pid
             else:
                 why = "not root's file, or in a folder others can change"
@@ -552,8 +552,10 @@ class Manager:
         if pid is None and service is not None and service.guess_main_pid:
             members = self._members(unit, ProcessTable.scan())  # the daemon just forked
             guess = min(members) if len(members) == 1 else None
-            if guess is not None and self._owner.judge(unit, guess, Source.GUESS, False):
+            if guess is not None and (verdict := self._owner.judge(unit, guess, False)):
                 pid = guess
+            elif guess is not None:
+                self._log.debug(f"{unit.name}: {describe_refusal(Source.GUESS, verdict)}")
         if pid is not None:
             self._owner.adopt(unit, pid)
         self._feed(unit, svc.MainPidFound(pid), now)

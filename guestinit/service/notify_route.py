@@ -94,7 +94,7 @@ class NotifyRoute:
         main_pid = m.main_pid if m.main_pid != unit.state.main_pid else None
         if main_pid is not None:
             # systemd's rule: root may name a process outside the unit.
-            verdict = self._owner.judge(unit, main_pid, Source.NOTIFY, trusted=message.uid == 0)
+            verdict = self._owner.judge(unit, main_pid, trusted=message.uid == 0)
             if not verdict:
                 why = f"sender {message.pid} runs as uid {message.uid}"
                 text = describe_refusal(Source.NOTIFY, verdict, why)

@@ -9,10 +9,12 @@ the start time that proves it is still the same process, never PID 1, never
 us and never the container's main process.
 """
 
+import dataclasses
 import os
+from collections.abc import Callable
 
 from guestinit.service.cgroups import UnitCgroups
-from guestinit.service.main_pid import Candidate, Source, Verdict, judge
+from guestinit.service.main_pid import Candidate, Verdict, judge
 from guestinit.service.registry import Unit
 from guestinit.service.states import Role
 from guestinit.service.tracking import ProcessTable, start_time
@@ -24,8 +26,10 @@ class Ownership:
         units: dict[str, Unit],
         pids: dict[int, tuple[str, Role]],
         cgroups: UnitCgroups | None,
+        table: Callable[[], ProcessTable] = ProcessTable.scan,
     ) -> None:
         self._units = units
+        self._table = table  # the turn's /proc walk
         self._pids = pids  # our own unreaped children (and adopted main pids), by unit
         self._cgroups = cgroups
         self._protected: dict[int, str] = {1: "PID 1", os.getpid(): "the manager itself"}
@@ -49,20 +53,38 @@ class Ownership:
         return members - self._protected.keys()
 
     # ---- claims -------------------------------------------------------------------
-    def judge(self, unit: Unit, pid: int, source: Source, trusted: bool) -> Verdict:
-        """May ``unit`` take ``pid`` as its main process (see service.main_pid)?"""
-        table = ProcessTable.scan()  # a claim is rare; it deserves a fresh look
+    def judge(self, unit: Unit, pid: int, trusted: bool) -> Verdict:
+        """May ``unit`` take ``pid`` as its main process (see service.main_pid)?
+
+        Cheap facts first: a unit may send MAINPID= as often as it likes, and
+        most refusals need no look beyond the pid itself and its own unit."""
+        exact = self._cgroups is not None
         control = unit.state.control_pid if unit.state else None
+        owner = self._pids.get(pid)
         candidate = Candidate(
             pid=pid,
             alive=start_time(pid) is not None,
-            in_unit=pid in self.members(unit, table),
+            in_unit=False,
             protected=self._protected.get(pid),
-            other_unit=self._other_owner(unit, pid, table),
+            other_unit=owner[0] if owner is not None and owner[0] != unit.name else None,
             is_control=pid == control,
-            same_user=self._cgroups is None and _runs_as(pid, _unit_uid(unit)),
         )
-        return judge(candidate, trusted, exact_membership=self._cgroups is not None)
+        early = candidate.protected or candidate.is_control or candidate.other_unit
+        if early or not candidate.alive:
+            return judge(candidate, trusted, exact)  # refused whatever else holds
+        table = self._table()
+        if pid not in table.entries:
+            table = ProcessTable.scan()  # newer than the turn's walk (a daemon just forked)
+        candidate = dataclasses.replace(candidate, in_unit=pid in self.members(unit, table))
+        if candidate.in_unit:
+            return judge(candidate, trusted, exact)
+        same_user = not exact and _runs_as(pid, _unit_uid(unit))
+        candidate = dataclasses.replace(candidate, same_user=same_user)
+        if not (verdict := judge(candidate, trusted, exact)):
+            return verdict
+        # It would be accepted from outside the unit: only now ask every other unit.
+        other = self._other_owner(unit, pid, table)
+        return judge(dataclasses.replace(candidate, other_unit=other), trusted, exact)
 
     def adopt(self, unit: Unit, pid: int) -> None:
         """``pid`` (judged acceptable) is now ``unit``'s main process."""

@@ -234,3 +234,36 @@ ExecStart=/usr/bin/python3 {public}/notify_flood.py {count} 5000
     # Five lines per 10 s window at most (a slow, busy machine may need a few windows).
     assert len(dropped) <= 5 * len(suppressed)
     assert len(lines) < 100
+
+
+def test_root_may_name_a_process_outside_its_unit_but_never_these(
+    sandbox: Sandbox, public: Path
+) -> None:
+    """systemd's rule for a root sender, with ours on top: never the main
+    process, never another unit's process."""
+    sandbox.unit("victim.service", VICTIM)
+    run = sandbox.start("--start=victim.service", *MAIN)
+    main = process(run, "sleep", "1003")
+    stray = process(run, "sleep", "1005")
+    wait_for(lambda: ctl(run, "is-active", "victim").returncode == 0)
+    targets = {
+        "stray": ns_pid(stray),
+        "main": ns_pid(main),
+        "unit": shown_main_pid(run, "victim.service"),
+    }
+    for name, pid in targets.items():
+        unit = attacker("notify", name, pid, public, "control-group")
+        sandbox.unit(f"{name}.service", unit.replace("User=nobody\n", ""))
+        assert ctl(run, "start", f"{name}.service").returncode == 0
+    assert shown_main_pid(run, "stray.service") == targets["stray"]
+    assert shown_main_pid(run, "main.service") != targets["main"]
+    assert shown_main_pid(run, "unit.service") != targets["unit"]
+    for name in ("main", "unit"):
+        assert ctl(run, "stop", f"{name}.service").returncode == 0
+    assert alive(main) and ctl(run, "is-active", "victim").returncode == 0
+    run.signal(15)
+    assert run.wait(timeout=60) == 143
+    err = run.stderr.decode()
+    assert f"main.service: new main PID from MAINPID= refused: {targets['main']} is the" in err
+    assert f"unit.service: new main PID from MAINPID= refused: {targets['unit']} belongs to" in err
+    assert "stray.service: new main PID from MAINPID= refused" not in err
