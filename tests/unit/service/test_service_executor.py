@@ -10,7 +10,7 @@ from guestinit.service.executor import ENVIRONMENT_FILE_MAX, read_environment_fi
 
 def test_environment_file_lines(tmp_path: Path) -> None:
     path = tmp_path / "env"
-    path.write_text('# comment\nA=1\nexport B="two words"\nC=\'x\'\\\n\nbad line\n')
+    path.write_text("# comment\nA=1\nexport B=\"two words\"\nC='x'\\\n\nbad line\n")
     assert read_environment_file(str(path)) == {"A": "1", "B": "two words", "C": "x"}
 
 
