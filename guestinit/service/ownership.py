@@ -36,6 +36,10 @@ class Ownership:
         # unit -> (pid, start time) of a main process we did not spawn: its
         # pid could be freed and reused without our reaping it.
         self._adopted: dict[str, tuple[int, int]] = {}
+        # Refusals of this turn (same /proc walk), so a unit repeating one
+        # MAINPID= thousands of times costs one look, not thousands.
+        self._refused: dict[tuple[str, int, bool], Verdict] = {}
+        self._refused_in: ProcessTable | None = None
 
     def protect(self, pid: int, what: str) -> None:
         """``pid`` can never be claimed or signalled by any unit. (Nor its exit
@@ -54,9 +58,20 @@ class Ownership:
 
     # ---- claims -------------------------------------------------------------------
     def judge(self, unit: Unit, pid: int, trusted: bool) -> Verdict:
-        """May ``unit`` take ``pid`` as its main process (see service.main_pid)?
+        """May ``unit`` take ``pid`` as its main process (see service.main_pid)?"""
+        table = self._table()
+        if table is not self._refused_in:
+            self._refused, self._refused_in = {}, table
+        key = (unit.name, pid, trusted)
+        if (known := self._refused.get(key)) is not None:
+            return known
+        verdict = self._judge(unit, pid, trusted, table)
+        if not verdict:
+            self._refused[key] = verdict
+        return verdict
 
-        Cheap facts first: a unit may send MAINPID= as often as it likes, and
+    def _judge(self, unit: Unit, pid: int, trusted: bool, table: ProcessTable) -> Verdict:
+        """Cheap facts first: a unit may send MAINPID= as often as it likes, and
         most refusals need no look beyond the pid itself and its own unit."""
         exact = self._cgroups is not None
         control = unit.state.control_pid if unit.state else None
@@ -72,7 +87,6 @@ class Ownership:
         early = candidate.protected or candidate.is_control or candidate.other_unit
         if early or not candidate.alive:
             return judge(candidate, trusted, exact)  # refused whatever else holds
-        table = self._table()
         if pid not in table.entries:
             table = ProcessTable.scan()  # newer than the turn's walk (a daemon just forked)
         candidate = dataclasses.replace(candidate, in_unit=pid in self.members(unit, table))
