@@ -547,8 +547,8 @@ class Manager:
             elif verdict := self._owner.judge(unit, found.pid, found.trusted):
                 pid = found.pid
             else:
-                why = "not root's file, or in a folder others can change"
-                self._log.warning(f"{unit.name}: {describe_refusal(Source.PID_FILE, verdict, why)}")
+                text = f"{unit.name}: {describe_refusal(Source.PID_FILE, verdict, found.distrust)}"
+                self._limited.warning_of(f"{unit.name}: PID file refused", text)
         if pid is None and service is not None and service.guess_main_pid:
             members = self._members(unit, ProcessTable.scan())  # the daemon just forked
             guess = min(members) if len(members) == 1 else None

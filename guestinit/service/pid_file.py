@@ -33,6 +33,15 @@ class PidFile:
     error: str | None = None  # why there is no pid
     missing: bool = False  # the error is only that the file is not there
 
+    @property
+    def distrust(self) -> str:
+        """Why the file is not trusted ("" if it is)."""
+        if self.trusted:
+            return ""
+        if self.owner:
+            return f"the PID file belongs to uid {self.owner}"
+        return "the PID file is in a folder others can change, or reached by their symlink"
+
 
 class _Refused(Exception):
     pass

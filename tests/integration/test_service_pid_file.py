@@ -79,6 +79,7 @@ def test_a_file_of_another_user_is_not_trusted(tmp_path: Path) -> None:
     os.chown(path, NOBODY, NOBODY)
     found = read_pid_file(str(path))
     assert (found.pid, found.trusted, found.owner) == (55, False, NOBODY)
+    assert found.distrust == "the PID file belongs to uid 65534"
 
 
 def test_roots_file_in_a_folder_others_can_change_is_not_trusted(tmp_path: Path) -> None:
@@ -87,6 +88,7 @@ def test_roots_file_in_a_folder_others_can_change_is_not_trusted(tmp_path: Path)
     (folder / "pid").write_text("56\n")
     os.chown(folder, NOBODY, NOBODY)  # RuntimeDirectory= of a User=nobody unit
     assert not read_pid_file(str(folder / "pid")).trusted
+    assert "folder others can change" in read_pid_file(str(folder / "pid")).distrust
     os.chown(folder, 0, 0)
     folder.chmod(0o777)
     assert not read_pid_file(str(folder / "pid")).trusted
