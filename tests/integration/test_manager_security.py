@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from tests.integration.initrun import InitRun
+from tests.integration.test_manager_cgroups import cgroup_parent  # noqa: F401 (fixture)
 from tests.sandbox import Sandbox, ctl, wait_for
 
 PROGRAMS = Path(__file__).with_name("programs")
@@ -145,11 +146,13 @@ ExecStart=/bin/sh -c '{daemon} & echo $$! > /run/own/pid'
     ("setsid", "cgroups"), [(False, False), (True, False), (True, True)], ids=str
 )
 def test_a_nobody_daemons_own_pid_file_is_accepted(
-    sandbox: Sandbox, setsid: bool, cgroups: bool
+    sandbox: Sandbox, setsid: bool, cgroups: bool, request: pytest.FixtureRequest
 ) -> None:
     """Its own daemon: in its session, or (setsid) in its cgroup or running as
     its own user (without cgroups a daemon that left the session is known
     only by that)."""
+    if cgroups:  # unit cgroups on the machine's hierarchy: that fixture removes leftovers
+        request.getfixturevalue("cgroup_parent")
     sandbox.unit("own.service", forking_daemon(setsid))
     run = sandbox.start("--start=own.service", cgroups=cgroups)
     wait_for(lambda: ctl(run, "is-active", "own").returncode == 0)
