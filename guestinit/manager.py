@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from guestinit import _log
+from guestinit._ratelimit import LimitedLog
 from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
@@ -25,14 +26,17 @@ from guestinit.service import conditions, executor, naming, ordering
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.health_run import HealthWatch
-from guestinit.service.notify_message import sender_allowed
-from guestinit.service.notify_socket import NotifySocket, Received
+from guestinit.service.main_pid import Source, describe_refusal
+from guestinit.service.notify_route import NotifyRoute
+from guestinit.service.notify_socket import NotifySocket
+from guestinit.service.ownership import Ownership
+from guestinit.service.pid_file import read_pid_file
 from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.socket_units import SocketUnits
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
-from guestinit.service.tracking import ProcessTable, signal_all
+from guestinit.service.tracking import ProcessTable, signal_all, signal_process
 from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
@@ -131,10 +135,22 @@ class Manager:
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = open_control(self, options.control_socket, options.control_group, log)
         self._cgroups = UnitCgroups.detect(log) if options.unit_cgroups else None
+        self._owner = Ownership(self._units, self._pids, self._cgroups, self._process_table)
+        # Warnings any service (as any user) can provoke at will are rate-limited.
+        self._limited = LimitedLog(log)
+        self._notified = NotifyRoute(
+            self._notify,
+            self._units,
+            self._pids,
+            self._owner,
+            self._limited,
+            self._feed,
+            self._process_table,
+        )
 
     # ---- Services protocol -------------------------------------------------------
     def readers(self) -> dict[int, Callable[[], None]]:
-        readers: dict[int, Callable[[], None]] = {self._notify.fileno(): self._on_notify}
+        readers: dict[int, Callable[[], None]] = {self._notify.fileno(): self._notified.on_readable}
         for fd in self._error_fds:
             readers[fd] = functools.partial(self._on_spawn_report, fd)
         readers.update(self._logs.readers())
@@ -173,6 +189,8 @@ class Manager:
             due.append(partial)
         due.extend(self._health.deadlines(self._units.values()))
         due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
+        if (flush := self._limited.next_deadline()) is not None:
+            due.append(flush)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -188,6 +206,7 @@ class Manager:
         self._health.tick(self._units.values(), now)
         self._timers.tick(now)
         self._sockets.tick()
+        self._limited.flush()
         if self._control is not None:
             self._control[1].check()
 
@@ -232,11 +251,16 @@ class Manager:
     def has_events(self) -> bool:
         return bool(self._events)
 
+    def main_spawned(self, pid: int) -> None:
+        """The container's main process: no unit may ever claim or signal it."""
+        self._owner.protect(pid, "the container's main process")
+
     def events(self) -> list[init_model.Event]:
         events, self._events = self._events, []
         return events
 
     def close(self) -> None:
+        self._limited.flush(everything=True)  # counts are not lost at exit
         if self._cgroups is not None:
             self._cgroups.close()
         self._logs.close()
@@ -303,7 +327,7 @@ class Manager:
             return set()
         return self._members(unit, table or self._process_table())
 
-    def load_unit(self, name: str) -> Unit | None:
+    def load_unit(self, name: str) -> Unit:
         """The unit, loading its file if needed (without starting it)."""
         return self._registry.get(name)
 
@@ -481,6 +505,8 @@ class Manager:
         )
         self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal)
         self._pids[handle.pid] = (unit.name, action.role)
+        if action.role is Role.MAIN:
+            self._owner.spawned_main(unit)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)
         argv = " ".join(ctx.argv)
@@ -502,21 +528,21 @@ class Manager:
             self._feed(unit, svc.ExecSucceeded(pid), time.monotonic())
 
     def _kill(self, unit: Unit, number: int, whom: Whom) -> None:
-        state = unit.state
-        if state is None:
+        """Signal the unit's processes, and only those (see service.ownership)."""
+        if unit.state is None:
             return
-        if whom is Whom.MAIN:
-            executor.kill(state.main_pid, number)
-        elif whom is Whom.CONTROL:
-            executor.kill(state.control_pid, number)
-        else:
-            members = self._members(unit, self._process_table())
-            # The turn's /proc walk may predate a process spawned since: the
-            # main and control processes are signalled by pid in any case.
-            members |= {pid for pid in (state.main_pid, state.control_pid) if pid}
-            if whom is Whom.REST and state.main_pid is not None:
-                members.discard(state.main_pid)
-            signal_all(members, number)
+        if whom in (Whom.MAIN, Whom.CONTROL):
+            owner = self._owner
+            target = owner.main_target(unit) if whom is Whom.MAIN else owner.control_target(unit)
+            if target is not None:
+                signal_process(target[0], number, target[1])
+            return
+        # The turn's /proc walk may predate a process spawned since: the
+        # main and control processes are included by pid in any case.
+        targets = self._owner.targets(unit, self._process_table())
+        if whom is Whom.REST and unit.state.main_pid is not None:
+            targets.pop(unit.state.main_pid, None)
+        signal_all(set(targets), number, {p: t for p, t in targets.items() if t is not None})
 
     def _process_table(self) -> ProcessTable:
         if self._scan is None:
@@ -524,22 +550,34 @@ class Manager:
         return self._scan
 
     def _members(self, unit: Unit, table: ProcessTable) -> set[int]:
-        state = unit.state
-        roots = {pid for pid in (state.main_pid, state.control_pid) if pid} if state else set()
-        members = table.members(unit.sessions, roots)
-        if self._cgroups is not None:
-            members |= self._cgroups.members(unit.name)
-        members.discard(os.getpid())
-        return members
+        return self._owner.members(unit, table)
 
     def _read_pid_file(self, unit: Unit, now: float) -> None:
+        """Type=forking: the main pid from PIDFile= (read without blocking,
+        trusted as service.main_pid says), else guessed among the unit's own."""
         service = unit.spec.service if unit.spec else None
-        pid = executor.read_pid_file(service.pid_file) if service and service.pid_file else None
+        pid: int | None = None
+        if service is not None and service.pid_file:
+            found = read_pid_file(service.pid_file)
+            if found.pid is None:
+                # Not there (yet?) is ordinary; a FIFO, a device or garbage is not.
+                level = _log.INFO if found.missing else _log.WARNING
+                text = f"{unit.name}: PID file {service.pid_file}: {found.error}"
+                self._limited.emit(level, f"{unit.name}: PID file unusable", text)
+            elif verdict := self._owner.judge(unit, found.pid, found.trusted):
+                pid = found.pid
+            else:
+                text = f"{unit.name}: {describe_refusal(Source.PID_FILE, verdict, found.distrust)}"
+                self._limited.warning_of(f"{unit.name}: PID file refused", text)
         if pid is None and service is not None and service.guess_main_pid:
             members = self._members(unit, ProcessTable.scan())  # the daemon just forked
-            pid = min(members) if len(members) == 1 else None
+            guess = min(members) if len(members) == 1 else None
+            if guess is not None and (verdict := self._owner.judge(unit, guess, False)):
+                pid = guess
+            elif guess is not None:
+                self._log.debug(f"{unit.name}: {describe_refusal(Source.GUESS, verdict)}")
         if pid is not None:
-            self._pids[pid] = (unit.name, Role.MAIN)
+            self._owner.adopt(unit, pid)
         self._feed(unit, svc.MainPidFound(pid), now)
 
     def _check_empty(self, now: float) -> None:
@@ -561,71 +599,6 @@ class Manager:
 
     def _waiting_for_empty(self) -> bool:
         return any(self._wants_empty(unit) for unit in self._units.values())
-
-    def _on_notify(self) -> None:
-        received = self._notify.receive()
-        for dropped in self._notify.take_dropped():
-            self._log.warning(f"notify: dropped a datagram ({dropped.reason})")
-        if not received:
-            return
-        table: ProcessTable | None = None
-        now = time.monotonic()
-        for message in received:
-            owner = self._pids.get(message.pid)
-            unit = self._units[owner[0]] if owner else None
-            if unit is None:
-                table = table or self._process_table()
-                unit = next(
-                    (
-                        u
-                        for u in self._units.values()
-                        if u.state is not None and message.pid in self._members(u, table)
-                    ),
-                    None,
-                )
-            if unit is None or unit.state is None or unit.spec is None:
-                self._log.debug(f"notify from {message.pid}, which belongs to no unit: ignored")
-                continue
-            self._on_unit_notify(unit, message, table, now)
-
-    def _on_unit_notify(
-        self, unit: Unit, message: Received, table: ProcessTable | None, now: float
-    ) -> None:
-        assert unit.state is not None and unit.spec is not None
-        service = unit.spec.service
-        access = service.notify_access.value if service else "none"
-        control = {unit.state.control_pid} if unit.state.control_pid else set()
-        known = {unit.state.main_pid, *control}
-        members = set()
-        if access == "all" and message.pid not in known:
-            members = self._members(unit, table or self._process_table())
-        if not sender_allowed(access, message.pid, unit.state.main_pid, control, members):
-            # NotifyAccess=none (the default of non-notify types) ignores
-            # quietly: sshd says READY=1 under any Type=.
-            level = _log.DEBUG if access == "none" else _log.WARNING
-            self._log.emit(
-                level,
-                f"{unit.name}: notification from {message.pid} refused (NotifyAccess={access})",
-            )
-            return
-        m = message.message
-        self._feed(
-            unit,
-            svc.Notified(
-                ready=m.ready,
-                reloading=m.reloading,
-                stopping=m.stopping,
-                status=m.status,
-                main_pid=m.main_pid,
-                watchdog=m.watchdog,
-                watchdog_trigger=m.watchdog_trigger,
-                watchdog_usec=m.watchdog_usec,
-                extend_timeout_usec=m.extend_timeout_usec,
-            ),
-            now,
-        )
-        if m.main_pid is not None:
-            self._pids.setdefault(m.main_pid, (unit.name, Role.MAIN))
 
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:

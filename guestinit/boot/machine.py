@@ -103,6 +103,9 @@ class Machine:
     def has_events(self) -> bool:
         return bool(self._events)
 
+    def main_spawned(self, pid: int) -> None:
+        pass  # it claims only processes of its own
+
     def close(self) -> None:
         for fd in self._keys:
             os.close(fd)

@@ -98,8 +98,18 @@ class ControlHandler:
         ]
         queued: list[str] = []
         for name in names:
-            unit = self._manager.units[name]
             verb = request.verb
+            if name not in self._manager.units:
+                # A file-less target only looked at so far (not kept): it is
+                # at rest, so only a start has anything to do (and keeps it).
+                if verb is Verb.TRY_RESTART:
+                    jobs.append(r.Job(unit=name, result="skipped", message="not running"))
+                    continue
+                if verb in (Verb.STOP, Verb.RELOAD):
+                    jobs.append(r.Job(unit=name, result="done", message=None))
+                    continue
+                self._manager.request_start([name], now)
+            unit = self._manager.units[name]
             if verb is Verb.TRY_RESTART and unit.at_rest:
                 jobs.append(r.Job(unit=name, result="skipped", message="not running"))
                 continue
@@ -148,7 +158,7 @@ class ControlHandler:
     def _outcomes(self, request: Request, names: list[str]) -> list[r.Job]:
         jobs: list[r.Job] = []
         for name in names:
-            unit = self._manager.units[name]
+            unit = self._unit(name)
             failed = unit.active is Active.FAILED and request.verb is not Verb.STOP
             message = None
             if failed and unit.state is not None:
@@ -168,11 +178,15 @@ class ControlHandler:
         return r.JobsResult(jobs=jobs)
 
     # ---- queries ----------------------------------------------------------------------
+    def _unit(self, name: str) -> Unit:
+        """A kept unit, else whatever loading it says (not kept if it has no file)."""
+        return self._manager.units.get(name) or self._manager.load_unit(name)
+
     def _resolve(self, names: list[str]) -> tuple[list[str], list[str]]:
         found, missing = [], []
         for name in names:
-            unit = self._manager.units.get(name) or self._manager.load_unit(name)
-            if unit is None or (unit.spec is None and unit.kind != "target"):
+            unit = self._unit(name)
+            if unit.spec is None and unit.kind != "target":
                 missing.append(name)
             else:
                 found.append(unit.name)
@@ -182,7 +196,7 @@ class ControlHandler:
         names = request.units or sorted(self._manager.units)
         found, missing = self._resolve(names) if request.units else (names, [])
         table = ProcessTable.scan()  # one /proc walk for every unit asked about
-        units = [self._unit_status(self._manager.units[n], table) for n in found]
+        units = [self._unit_status(self._unit(n), table) for n in found]
         return r.StatusResult(units=units, missing=missing)
 
     def _unit_status(self, unit: Unit, table: ProcessTable | None = None) -> r.UnitStatus:
@@ -221,8 +235,8 @@ class ControlHandler:
     def _states(self, request: Request, pick: Callable[[Unit], str]) -> r.StatesResult:
         rows: list[r.UnitState] = []
         for name in request.units:
-            unit = self._manager.units.get(name) or self._manager.load_unit(name)
-            if unit is None or (unit.spec is None and unit.kind != "target"):
+            unit = self._unit(name)
+            if unit.spec is None and unit.kind != "target":
                 rows.append(
                     r.UnitState(
                         name=name,
@@ -266,7 +280,7 @@ class ControlHandler:
         names, missing = self._resolve(request.units)
         entries: list[r.CatEntry] = []
         for name in names:
-            spec = self._manager.units[name].spec
+            spec = self._unit(name).spec
             paths = [spec.path, *spec.dropin_paths] if spec and spec.path else []
             files = [r.UnitFileText(path=p, text=_read(p)) for p in paths]
             entries.append(r.CatEntry(name=name, files=files))
@@ -283,7 +297,7 @@ class ControlHandler:
             entries.append(r.ShowEntry(name="", properties=_filter(props, request.properties)))
         names, _ = self._resolve(request.units)
         for name in names:
-            unit = self._manager.units[name]
+            unit = self._unit(name)
             status = self._unit_status(unit)
             service = unit.spec.service if unit.spec else None
             props = {
@@ -314,9 +328,9 @@ class ControlHandler:
         missing: list[str] = []
         folder = self._manager.enabled_dir
         for name in request.units:
-            unit = self._manager.units.get(name) or self._manager.load_unit(name)
+            unit = self._unit(name)
             link = os.path.join(folder, name)
-            if unit is None or unit.spec is None or not unit.spec.path:
+            if unit.spec is None or not unit.spec.path:
                 missing.append(name)
                 continue
             if enable and not os.path.lexists(link) and unit.spec.path != link:

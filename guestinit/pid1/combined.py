@@ -61,6 +61,10 @@ class CombinedServices:
     def has_events(self) -> bool:
         return bool(self._events) or any(part.has_events() for part in self._parts)
 
+    def main_spawned(self, pid: int) -> None:
+        for part in self._parts:
+            part.main_spawned(pid)
+
     def close(self) -> None:
         for part in self._parts:
             part.close()

@@ -101,6 +101,9 @@ class Services(Protocol):
     def has_events(self) -> bool:
         """Events are waiting: the loop must not sleep before taking them."""
 
+    def main_spawned(self, pid: int) -> None:
+        """The container's main process started as ``pid`` (no unit may claim it)."""
+
     def close(self) -> None: ...
 
 
@@ -214,6 +217,8 @@ class Loop:
     def spawn_main(self) -> None:
         """Start the main process now (at once, or when the units are ready)."""
         pid = spawn_main(self._config, self._signals)
+        if self._services is not None:
+            self._call(lambda: self._services.main_spawned(pid) if self._services else None)
         self._handle(model.MainSpawned(pid))
         _guarded(self._log, lambda: _log_spawned(self._log, self._config.command[0], pid))
         _guarded(self._log, lambda: self._notifier.send("READY=1"))

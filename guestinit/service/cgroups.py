@@ -63,6 +63,19 @@ class UnitCgroups:
         except (OSError, ValueError):
             return set()
 
+    def unit_of(self, pid: int, proc: str = "/proc") -> str | None:
+        """The unit folder ``pid`` is in (a unit's name with "/" as "-"), if any."""
+        marker = f"/{os.path.basename(self.base)}/"
+        try:
+            with open(f"{proc}/{pid}/cgroup") as lines:
+                for line in lines:
+                    path = line.rstrip("\n").split(":", 2)[-1]
+                    if marker in path:
+                        return (path.split(marker, 1)[1] + "/").split("/", 1)[0] or None
+        except OSError:
+            return None
+        return None
+
     def remove(self, unit: str) -> None:
         """Gone when empty (rmdir fails with EBUSY while processes remain)."""
         path = self.path(unit)

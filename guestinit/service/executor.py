@@ -1,9 +1,9 @@
 """Carrying out one service's actions on the system: build the execution
-context of a command, spawn it, signal the unit's processes, read a PID file,
-make RuntimeDirectory= and friends. The manager decides; this does.
+context of a command, spawn it, make RuntimeDirectory= and friends. The
+manager decides; this does. (Signals go through service.ownership and
+service.tracking, PID files through service.pid_file.)
 """
 
-import contextlib
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -17,6 +17,7 @@ from guestinit.service.exec_env import (
     StdioNull,
 )
 from guestinit.service.from_spec import phases
+from guestinit.service.pid_file import read_regular_file
 from guestinit.service.spawn import SpawnHandle, spawn_service
 from guestinit.service.states import Phase
 from guestinit.unitfile import ExecCommand, StdKind, StdStream, UnitSpec, expand_exec
@@ -31,6 +32,10 @@ _DIRECTORIES = (
 )
 
 
+# An environment file bigger than this is refused (systemd reads them whole too).
+ENVIRONMENT_FILE_MAX = 1024 * 1024
+
+
 class EnvironmentFileMissing(Exception):
     """EnvironmentFile= without "-" names a file that cannot be read."""
 
@@ -38,8 +43,9 @@ class EnvironmentFileMissing(Exception):
 def read_environment_file(path: str) -> dict[str, str]:
     """KEY=VALUE lines as systemd reads them: comments, blank lines, optional
     quotes around the value, ``export`` tolerated; ``\\`` joins lines."""
-    with open(path, encoding="utf-8", errors="replace") as source:
-        text = source.read().replace("\\\n", "")
+    # Read by PID 1 itself: never a FIFO or device (which could block it), never huge.
+    data = read_regular_file(path, ENVIRONMENT_FILE_MAX)
+    text = data.decode("utf-8", "replace").replace("\\\n", "")
     values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
@@ -96,12 +102,23 @@ def make_directories(spec: UnitSpec) -> dict[str, str]:
         paths = [os.path.join(base, name) for name in names]
         for path in paths:
             os.makedirs(path, exist_ok=True)
-            os.chmod(path, getattr(service, mode_field))
-            if uid is not None:
-                os.chown(path, uid, gid if gid is not None else -1)
+            _own_folder(path, getattr(service, mode_field), uid, gid)
         if paths:
             variables[variable] = ":".join(paths)
     return variables
+
+
+def _own_folder(path: str, mode: int, uid: int | None, gid: int | None) -> None:
+    """chmod and chown the folder itself: if the unit's user replaced it
+    with a symlink (StateDirectory= outlives runs and is theirs), open()
+    refuses it instead of PID 1 handing them the link's target."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, mode)
+        if uid is not None:
+            os.fchown(fd, uid, gid if gid is not None else -1)
+    finally:
+        os.close(fd)
 
 
 def remove_runtime_directories(spec: UnitSpec) -> None:
@@ -162,31 +179,6 @@ def exec_context(
 
 def spawn(ctx: ExecContext, restore: Callable[[], None]) -> SpawnHandle:
     return spawn_service(ctx, restore)
-
-
-def read_pid_file(path: str) -> int | None:
-    """The main PID a forking daemon wrote, if it names a live process."""
-    try:
-        with open(path) as source:
-            pid = int(source.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
-
-
-def kill(pid: int | None, number: int) -> None:
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, number)
-        if number != 9:
-            os.kill(pid, 18)  # SIGCONT, so a stopped process acts on it
 
 
 def _limit(value: int) -> int | None:

@@ -111,12 +111,18 @@ class Registry:
         self.recompute_edges()
         return seen
 
-    def load(self, name: str) -> Unit:
+    def load(self, name: str, keep: bool = True) -> Unit:
+        """Read ``name``'s files into a Unit, kept in ``units``; one without
+        files is kept only if ``keep`` (a start's dependency, not a query)."""
         result = load.load_unit(name, search_path=self.unit_path)
         for diagnostic in result.diagnostics:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
         spec = result.spec
+        if spec is None and not keep:
+            placeholder = Unit(name, None, ordering.Deps())
+            placeholder.kind = "target" if name.endswith(".target") else "inert"
+            return placeholder
         if spec is None:
             unit = Unit(name, None, ordering.Deps())
             if name.endswith(".target"):
@@ -179,12 +185,16 @@ class Registry:
             self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
         self.edges = edges
 
-    def get(self, name: str) -> Unit | None:
-        """The unit, loading its file if needed (without starting it)."""
-        if name not in self.units:
-            self.load(name)
-            self.recompute_edges()
-        return self.units.get(name)
+    def get(self, name: str) -> Unit:
+        """The unit, loading its file if needed (without starting it). A name
+        without files gets a placeholder that is not kept: queries for names
+        that do not exist must not grow the table."""
+        unit = self.units.get(name)
+        if unit is None:
+            unit = self.load(name, keep=False)
+            if name in self.units:
+                self.recompute_edges()
+        return unit
 
     def reload(self) -> list[str]:
         """daemon-reload: read every loaded unit's files again; running

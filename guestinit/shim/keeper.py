@@ -175,6 +175,9 @@ class ShimKeeper:
     def has_events(self) -> bool:
         return bool(self._events)
 
+    def main_spawned(self, pid: int) -> None:
+        pass  # it claims only processes of its own
+
     def close(self) -> None:
         self._close_pipe()
 

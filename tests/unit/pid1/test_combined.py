@@ -40,6 +40,9 @@ class Part:
     def has_events(self) -> bool:
         return bool(self.pending)
 
+    def main_spawned(self, pid: int) -> None:
+        self.calls.append(f"main {pid}")
+
     def close(self) -> None:
         self.calls.append("close")
 
@@ -76,3 +79,9 @@ def test_descriptors_deadlines_claims_and_stop_order() -> None:
     assert shim.calls == ["stop shim"]
     shim.pending = [model.UnitsReady()]
     assert both.has_events()
+
+
+def test_every_part_learns_the_main_process() -> None:
+    manager, shim = Part("manager"), Part("shim")
+    CombinedServices([manager, shim]).main_spawned(42)
+    assert "main 42" in manager.calls and "main 42" in shim.calls
