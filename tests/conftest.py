@@ -6,8 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.sandbox import Sandbox
+
+# Property tests run on a shared 2-core machine: a per-example deadline or the
+# "data generation too slow" check would make them fail by the machine's load,
+# not by what they test. Each test's own max_examples still bounds its work.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
