@@ -24,6 +24,8 @@ from guestinit.logs.syslog_parse import parse_syslog
 READ_CHUNK = 64 * 1024
 # A partial line is written out after this long without its newline.
 PARTIAL_DELAY = 0.1
+# At exit, how long the last lines may wait for a slow stdout reader.
+DRAIN_AT_EXIT = 5.0
 
 
 class _Pipe:
@@ -87,6 +89,10 @@ class LogRouter:
         return True
 
     def readers(self) -> dict[int, Callable[[], None]]:
+        if self._sink.saturated():
+            # Stdout is behind: leave the services' output in their pipes
+            # (they wait, as on any slow pipe) rather than drop it.
+            return {}
         readers: dict[int, Callable[[], None]] = {
             fd: functools.partial(self._read_pipe, fd) for fd in self._pipes
         }
@@ -213,13 +219,15 @@ class LogRouter:
             for _ in range(64):
                 if fd not in self._pipes:
                     break
+                if self._sink.saturated():
+                    self._sink.drain(DRAIN_AT_EXIT)
                 self._read_pipe(fd)
         for fd, pipe in list(self._pipes.items()):
             for line in pipe.splitter.flush():
                 self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
             os.close(fd)
         self._pipes.clear()
-        self._sink.flush()
+        self._sink.drain(DRAIN_AT_EXIT)
         self._sink.close()
         for handle in self._files.values():
             handle.close()
