@@ -19,7 +19,7 @@ from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, naming, ordering
+from guestinit.service import conditions, executor, jobs, naming, ordering
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.health_run import HealthWatch
@@ -94,6 +94,10 @@ class Manager:
         self._units = self._registry.units
         self._pending_start: list[str] = []
         self._pending_stop: set[str] = set()
+        # Start jobs under way (begun, not over; see service.jobs) and how
+        # each unit's last start job ended.
+        self._start_jobs: set[str] = set()
+        self.job_results: dict[str, jobs.JobResult] = {}
         self._pids: dict[int, tuple[str, Role]] = {}
         # One /proc walk per turn of the loop, shared by everything in it:
         # a walk per unit (stopping 200 units, 200 READY=1 with
@@ -246,6 +250,7 @@ class Manager:
             unit = self._units[name]
             if unit.at_rest and name not in self._pending_start:
                 self._pending_start.append(name)
+                self.job_results.pop(name, None)
             self._pending_stop.discard(name)
         return closure
 
@@ -259,10 +264,23 @@ class Manager:
         return self._timers.rows()
 
     def request_stop(self, name: str, now: float) -> None:
-        self._pending_stop.add(name)
-        if name in self._pending_start:
-            self._pending_start.remove(name)
+        """Stop ``name`` and what Requires=/BindsTo=/PartOf= it (systemd's
+        explicit-stop propagation)."""
+        graph = {n: u.deps for n, u in self._units.items()}
+        followers = jobs.stop_followers(name, graph, self._is_up)
+        for stopping in [name, *followers]:
+            if stopping != name:
+                self._log.info(f"{stopping}: stopping with {name}")
+            self._pending_stop.add(stopping)
+            if stopping in self._pending_start:
+                self._pending_start.remove(stopping)
+            if stopping in self._start_jobs:  # a stop cancels the start job
+                self._start_jobs.discard(stopping)
+                self.job_results[stopping] = jobs.JobResult.CANCELED
         self._dispatch(now)
+
+    def _is_up(self, name: str) -> bool:
+        return not self._units[name].at_rest or self.is_pending(name)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
         """Restart/reload (and their variants) go straight to the model."""
@@ -281,7 +299,7 @@ class Manager:
         self._events.append(init_model.ExitRequested(code, power))
 
     def is_pending(self, name: str) -> bool:
-        return name in self._pending_start or name in self._pending_stop
+        return name in self._pending_start or name in self._pending_stop or name in self._start_jobs
 
     def unit_pids(self, unit: Unit, table: ProcessTable | None = None) -> set[int]:
         """The unit's processes; pass one ``table`` when asking for many units."""
@@ -322,7 +340,15 @@ class Manager:
             waiting = [
                 other
                 for other in self._registry.edges.get(name, ())
-                if other in self._pending_start or self._units[other].active is Active.ACTIVATING
+                if other in self._pending_start
+                or other in self._start_jobs
+                or self._units[other].active is Active.ACTIVATING
+            ]
+            # Requisite= without After= still waits for a unit still starting.
+            waiting += [
+                other
+                for other in unit.deps.requisite
+                if other in self._units and self._units[other].active is Active.ACTIVATING
             ]
             if waiting:
                 continue
@@ -353,21 +379,24 @@ class Manager:
         return progressed
 
     def _begin_start(self, unit: Unit, now: float) -> None:
-        failed = [
-            dep
-            for dep in sorted(unit.deps.needs)
-            if self._units.get(dep) is not None and self._units[dep].active is Active.FAILED
-        ]
         missing = [
             dep
             for dep in sorted(unit.deps.requisite)
-            if self._units.get(dep) is None or self._units[dep].active is not Active.ACTIVE
+            if self._units.get(dep) is None
+            or self._units[dep].active not in (Active.ACTIVE, Active.RELOADING)
         ]
-        if failed or missing:
-            self._log.warning(
-                f"{unit.name}: not started: dependency {', '.join(failed + missing)} failed"
-            )
+        if missing:
+            self._log.info(f"{unit.name}: Requisite= {', '.join(missing)} is not active")
+            self._fail_with_dependency([unit.name])
             return
+        self._start_jobs.add(unit.name)
+        self._begin_start_job(unit, now)
+        result = jobs.start_result(unit.active)
+        if unit.name in self._start_jobs and result is not None:
+            # Refused, skipped, a target, or a start that is over at once.
+            self._finish_start_job(unit, result)
+
+    def _begin_start_job(self, unit: Unit, now: float) -> None:
         for conflict in unit.deps.conflicts:
             if conflict in self._units and not self._units[conflict].at_rest:
                 self._pending_stop.add(conflict)
@@ -610,6 +639,13 @@ class Manager:
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
         self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
+        result = jobs.start_result(after)
+        if unit.name in self._start_jobs and result is not None:
+            self._finish_start_job(unit, result)
+        if after is Active.ACTIVE:
+            for bound in jobs.unbound(unit.deps, self._settled_down):
+                self._log.info(f"{unit.name}: bound to inactive unit {bound}: stopping, too")
+                self._pending_stop.add(unit.name)
         self._health.on_active_change(unit, after, now)
         self._timers.on_unit_change(unit, before, after, now)
         if after is Active.ACTIVE and before is not Active.RELOADING:
@@ -626,6 +662,29 @@ class Manager:
             self._unit_action(unit, failed=True)
         elif after is Active.INACTIVE and before is Active.DEACTIVATING:
             self._unit_action(unit, failed=False)
+
+    def _finish_start_job(self, unit: Unit, result: jobs.JobResult) -> None:
+        self._start_jobs.discard(unit.name)
+        self.job_results[unit.name] = result
+        graph = {name: other.deps for name, other in self._units.items()}
+        pending = set(self._pending_start) | self._start_jobs
+        up = unit.active in (Active.ACTIVE, Active.RELOADING)
+        self._fail_with_dependency(jobs.cascade(unit.name, result, up, graph, pending))
+
+    def _fail_with_dependency(self, names: list[str]) -> None:
+        """These units' start jobs fail with result 'dependency': a job still
+        queued never starts its unit; one running just ends."""
+        for name in names:
+            self._log.warning(f"Dependency failed for {name}.")
+            self._log.info(f"{name}: Job {name}/start failed with result 'dependency'.")
+            if name in self._pending_start:
+                self._pending_start.remove(name)
+            self._start_jobs.discard(name)
+            self.job_results[name] = jobs.JobResult.DEPENDENCY
+
+    def _settled_down(self, name: str) -> bool:
+        other = self._units.get(name)
+        return other is not None and other.at_rest and not self.is_pending(name)
 
     def _propagate_stop(self, unit: Unit, now: float) -> None:
         """BindsTo= and PartOf= follow a unit down."""

@@ -13,6 +13,7 @@ from guestinit.control import results as r
 from guestinit.control.protocol import Request, Response, Verb
 from guestinit.control.server import DEFER, ControlServer, Deferred, PeerCred
 from guestinit.service import model as svc
+from guestinit.service.jobs import JobResult
 from guestinit.service.registry import Unit
 from guestinit.service.states import Active, Sub, Whom
 from guestinit.service.tracking import ProcessTable
@@ -151,6 +152,10 @@ class ControlHandler:
             unit = self._manager.units[name]
             failed = unit.active is Active.FAILED and request.verb is not Verb.STOP
             message = None
+            dependency = self._manager.job_results.get(name) is JobResult.DEPENDENCY
+            if dependency and unit.at_rest and request.verb is not Verb.STOP:
+                jobs.append(r.Job(unit=name, result="dependency", message=None))
+                continue
             if failed and unit.state is not None:
                 message = f"{name} failed ({unit.state.result.value})"
             elif failed:

@@ -137,6 +137,9 @@ def render_jobs(verb: Verb, result: "Result", style: Style) -> tuple[str, str]:
             err.append(f"Failed to {verb} {unit}: Unit {unit} not found.\n")
         elif job["result"] == "failed" and verb is Verb.KILL:
             err.append(f"Failed to kill unit {unit}: {message or 'failed'}\n")
+        elif job["result"] == "dependency":
+            err.append(f"A dependency job for {unit} failed.")
+            err.append(f' See "guestinit ctl status {unit}" for details.\n')
         elif job["result"] == "failed":
             because = f": {message}" if message else ""
             err.append(f"Job for {unit} failed{because}.\n")
