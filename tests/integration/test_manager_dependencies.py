@@ -5,6 +5,7 @@ parallel and a later failure does not stop the dependant."""
 
 import signal
 
+from tests.integration.initrun import InitRun
 from tests.sandbox import Sandbox, ctl, wait_for
 
 MIGRATE = "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo migrating; exit 4'\n"
@@ -20,10 +21,10 @@ def _web(sandbox: Sandbox, relation: str, marker: str = "web-ran") -> str:
     return str(path)
 
 
-def _stop(run: object) -> str:
-    run.signal(signal.SIGTERM)  # type: ignore[attr-defined]
-    run.wait(timeout=30)  # type: ignore[attr-defined]
-    return run.stderr.decode()  # type: ignore[attr-defined]
+def _stop(run: InitRun) -> str:
+    run.signal(signal.SIGTERM)
+    run.wait(timeout=30)
+    return run.stderr.decode()
 
 
 def test_a_failed_required_oneshot_fails_web_and_web_never_starts(sandbox: Sandbox) -> None:
