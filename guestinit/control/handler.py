@@ -221,6 +221,9 @@ class ControlHandler:
             status_text=state.status_text or None if state else None,
             path=unit.spec.path if unit.spec else None,
             enabled=self._enabled(unit),
+            restart_at=_wall(state.deadline)
+            if state and state.sub is Sub.AUTO_RESTART and state.deadline is not None
+            else None,
         )
 
     def _states(self, request: Request, pick: Callable[[Unit], str]) -> r.StatesResult:

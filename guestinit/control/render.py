@@ -79,6 +79,8 @@ def status_block(unit: "Result", now: float) -> str:
     lines = [f"{BULLETS.get(active, DOT)} {unit['name']} - {unit['description'] or unit['name']}"]
     lines.append(_field("Loaded", _loaded(unit)))
     state = f"{active} (Result: {unit['result']})" if active == "failed" else f"{active} ({sub})"
+    if sub == "auto-restart":  # as systemctl shows a unit waiting to restart
+        state += f" (Result: {unit['result']})"
     if unit["since"] is not None:
         state += f" since {timestamp(unit['since'])}; {ago(now - unit['since'])}"
     lines.append(_field("Active", state))
@@ -90,7 +92,11 @@ def status_block(unit: "Result", now: float) -> str:
         lines.append(_field("Main PID", f"{last['pid']} ({exit_description(last)})"))
     if unit["status_text"]:
         lines.append(_field("Status", f'"{unit["status_text"]}"'))
-    if unit["restarts"]:
+    restart_at = unit.get("restart_at")
+    if restart_at is not None:
+        when = f"{timestamp(restart_at)}; in {ago(max(0.0, restart_at - now), suffix='')}"
+        lines.append(_field("Restart", f"#{unit['restarts']} at {when}"))
+    elif unit["restarts"]:
         lines.append(_field("Restarts", str(unit["restarts"])))
     if unit["tasks"] is not None:
         lines.append(_field("Tasks", str(unit["tasks"])))

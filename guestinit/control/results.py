@@ -63,6 +63,7 @@ class UnitStatus(TypedDict):
     path: str | None  # the unit file
     enabled: str
     log: NotRequired[list[str]]  # the unit's last output lines, oldest first
+    restart_at: NotRequired[float | None]  # auto-restart: when the next start is due
 
 
 class StatusResult(TypedDict):
