@@ -2,8 +2,9 @@
 
 Also where our defaults meet systemd's: a unit that sets none of RestartSec=,
 RestartSteps=, RestartMaxDelaySec= gets our doubling backoff (see
-backoff.py); one that sets any of them gets systemd's rule exactly, and TimeoutStartSec does not apply to
-oneshot services unless set (systemd disables it for them too).
+backoff.py); one that sets any of them gets systemd's rule exactly. And
+TimeoutStartSec does not apply to oneshot services unless set (systemd
+disables it for them too).
 """
 
 import math

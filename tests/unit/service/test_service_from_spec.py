@@ -31,7 +31,8 @@ def _delays(text: str, count: int = 5) -> list[float]:
     config = service_config(spec(text))
     state = model.initial(config)
     state, _ = model.step(config, state, model.StartJob(), 0.0)
-    delays, now = [], 0.0
+    delays: list[float] = []
+    now = 0.0
     for _ in range(count):
         pid = 100 + len(delays)
         state, _ = model.step(config, state, model.Spawned(Role.MAIN, pid), now)
