@@ -159,7 +159,7 @@ def test_stdout_appended_with_shell_redirection_keeps_every_byte(sandbox: Sandbo
     log_file.write_text("line from before\n" * 3)
     main = "i=0; while [ $i -lt 500 ]; do echo main-$i; i=$((i+1)); done"
     args = ["--unit-path", str(sandbox.units), *sandbox.safe_args()]
-    args += ["--start=talker.service", "--", "sh", "-c", main]
+    args += ["--start=talker", "--", "sh", "-c", main]
     with open(log_file, "ab") as appending:  # what the shell's >> does: O_APPEND
         run = InitRun(args, setup=sandbox.setup_script(), stdout=appending)
         sandbox.runs.append(run)
