@@ -318,6 +318,9 @@ class Manager:
     def enabled_dir(self) -> str:
         return self._options.enabled_dir
 
+    def unit_file(self, name: str) -> str | None:
+        return self._registry.unit_file(name)
+
     @property
     def stopping(self) -> bool:
         return self._stopping_all or self._exit_requested

@@ -177,7 +177,7 @@ class ControlHandler:
         found, missing = [], []
         for name in names:
             unit = self._manager.units.get(name) or self._manager.load_unit(name)
-            if unit is None or (unit.spec is None and unit.kind != "target"):
+            if unit is None or (unit.spec is None and unit.kind != "target" and not unit.bad_file):
                 missing.append(name)
             else:
                 found.append(unit.name)
@@ -219,8 +219,9 @@ class ControlHandler:
             memory_bytes=memory,
             cpu_seconds=cpu,
             status_text=state.status_text or None if state else None,
-            path=unit.spec.path if unit.spec else None,
+            path=unit.spec.path if unit.spec else unit.bad_file,
             enabled=self._enabled(unit),
+            load_reasons=list(unit.load_reasons),
             restart_at=_wall(state.deadline)
             if state and state.sub is Sub.AUTO_RESTART and state.deadline is not None
             else None,
@@ -322,15 +323,16 @@ class ControlHandler:
         missing: list[str] = []
         folder = self._manager.enabled_dir
         for name in request.units:
-            unit = self._manager.units.get(name) or self._manager.load_unit(name)
             link = os.path.join(folder, name)
-            if unit is None or unit.spec is None or not unit.spec.path:
+            # The unit's own file, not the link it may have been loaded through.
+            source = self._manager.unit_file(name)
+            if source is None and not os.path.lexists(link):
                 missing.append(name)
                 continue
-            if enable and not os.path.lexists(link) and unit.spec.path != link:
+            if enable and source is not None and not os.path.lexists(link):
                 os.makedirs(folder, exist_ok=True)
-                os.symlink(unit.spec.path, link)
-                changes.append(r.Change(type="symlink", path=link, source=unit.spec.path))
+                os.symlink(source, link)
+                changes.append(r.Change(type="symlink", path=link, source=source))
             elif not enable and os.path.islink(link):
                 os.unlink(link)
                 changes.append(r.Change(type="unlink", path=link, source=None))
@@ -369,6 +371,8 @@ class ControlHandler:
 
     @staticmethod
     def _load_state(unit: Unit) -> str:
+        if unit.bad_file is not None:
+            return "bad-setting"
         if unit.spec is None:
             return "loaded" if unit.kind == "target" else "not-found"
         return "error" if unit.load_error and unit.state is None else "loaded"

@@ -64,6 +64,7 @@ class UnitStatus(TypedDict):
     enabled: str
     log: NotRequired[list[str]]  # the unit's last output lines, oldest first
     restart_at: NotRequired[float | None]  # auto-restart: when the next start is due
+    load_reasons: NotRequired[list[str]]  # bad-setting: "FILE:LINE: why", each
 
 
 class StatusResult(TypedDict):

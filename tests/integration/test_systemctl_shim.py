@@ -264,3 +264,65 @@ def test_units_linked_in_etc_guestinit_units_start_at_boot(sandbox: Sandbox) -> 
     assert systemctl(sandbox, run, "is-enabled", "web").stdout == "enabled\n"
     run.signal(15)
     assert run.wait(timeout=30) == 0
+
+
+def test_disable_then_enable_now_relinks_and_starts_without_daemon_reload(
+    sandbox: Sandbox,
+) -> None:
+    """The unit was loaded through its enable link (first on the default unit
+    path); after ``disable`` removed that link, ``enable --now`` must link the
+    unit's own file again and start it."""
+    enabled, etc = overlaid_etc(sandbox)
+    sandbox.unit("web.service", LONG.format(name="web"))
+    sandbox.unit("extra.service", LONG.format(name="extra"))
+    (enabled / "web.service").symlink_to(sandbox.units / "web.service")
+    paths = ["--unit-path", "/etc/guestinit/units", "--unit-path", str(sandbox.units)]
+    run = InitRun([*sandbox.safe_args(), *paths], setup=f"{sandbox.setup_script()}\n{etc}")
+    sandbox.runs.append(run)
+    run.start()
+    wait_for(lambda: systemctl(sandbox, run, "is-active", "web").returncode == 0)
+    removed = systemctl(sandbox, run, "disable", "web")
+    assert removed.returncode == 0 and "Removed" in removed.stdout, removed
+    assert systemctl(sandbox, run, "stop", "web").returncode == 0
+    made = systemctl(sandbox, run, "enable", "--now", "web")
+    assert made.returncode == 0, made.stderr
+    assert "Created symlink /etc/guestinit/units/web.service" in made.stdout
+    link = enabled / "web.service"
+    assert link.is_symlink() and Path(link.readlink()) == sandbox.units / "web.service"
+    assert systemctl(sandbox, run, "is-active", "web").stdout == "active\n"
+    env = {"GUESTINIT_UNIT_PATH": f"/etc/guestinit/units:{sandbox.units}"}
+    files = systemctl(sandbox, run, "list-unit-files", "--type=service", env=env)
+    rows = [line.split() for line in files.stdout.splitlines()]
+    assert rows[0] == ["UNIT", "FILE", "STATE", "VENDOR", "PRESET"]
+    assert ["web.service", "enabled", "enabled"] in rows
+    assert ["extra.service", "disabled", "enabled"] in rows
+    assert files.stdout.endswith("\n2 unit files listed.\n")
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
+
+
+def test_failed_units_bad_settings_and_exit_status_names(sandbox: Sandbox) -> None:
+    sandbox.unit("noexec.service", "[Unit]\nDescription=no command\n[Service]\nType=simple\n")
+    sandbox.unit("nouser.service", "[Service]\nUser=guestinit-no-such-user\nExecStart=/bin/true\n")
+    sandbox.unit("nofile.service", "[Service]\nExecStart=/nonexistent/daemon\n")
+    run = started(sandbox, "web")
+    for name in ("nouser", "nofile"):
+        systemctl(sandbox, run, "start", name)
+    wait_for(
+        lambda: (
+            systemctl(sandbox, run, "is-failed", "nouser", "nofile").stdout == "failed\nfailed\n"
+        )
+    )
+    failed = systemctl(sandbox, run, "--failed")
+    assert "nouser.service" in failed.stdout and "nofile.service" in failed.stdout
+    assert "web.service" not in failed.stdout
+    assert "status=217/USER" in systemctl(sandbox, run, "status", "nouser").stdout
+    assert "status=203/EXEC" in systemctl(sandbox, run, "status", "nofile").stdout
+    bad = systemctl(sandbox, run, "status", "noexec")
+    assert "Loaded: bad-setting (Reason: Unit noexec.service has a bad unit file setting.)" in (
+        bad.stdout
+    ), bad
+    assert f"{sandbox.units}/noexec.service: the service has no ExecStart=" in bad.stdout
+    assert "not-found" not in bad.stdout
+    run.signal(15)
+    run.wait(timeout=30)
