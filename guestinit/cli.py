@@ -134,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit import hints_system
 
         return hints_system.main(argv[2:])
-    if name == "systemctl":
+    if name in ("systemctl", "runlevel"):
         from guestinit.control import systemctl
 
-        return systemctl.main(argv[1:])
+        return systemctl.main(argv[1:]) if name == "systemctl" else systemctl.runlevel()
     if name == "tini":
         from guestinit.compat import tini
 

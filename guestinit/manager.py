@@ -22,6 +22,7 @@ from guestinit.pid1.signals import SignalSource
 from guestinit.service import conditions, executor, jobs, naming, ordering
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
+from guestinit.service.from_spec import REACHED_AT_BOOT
 from guestinit.service.health_run import HealthWatch
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
@@ -198,6 +199,10 @@ class Manager:
 
     def start(self, now: float) -> None:
         naming.announce_systemctl_shim(self._log)
+        for name in REACHED_AT_BOOT:
+            target = self._registry.get(name)
+            if target is not None and target.kind == "target":
+                target.target_active = True
         roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")

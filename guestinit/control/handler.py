@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     # The manager builds this handler: a run-time import would be circular.
     from guestinit.manager import Manager
+    from guestinit.unitfile import ServiceSpec
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
 
@@ -310,6 +311,13 @@ class ControlHandler:
                 "Type": service.type.value if service else "",
                 "Restart": service.restart.value if service else "",
                 "ExecMainStatus": str(status["last_exit"]["status"] if status["last_exit"] else 0),
+                # What invoke-rc.d and service(8) ask before they act.
+                "CanReload": "yes" if service and _reloadable(service) else "no",
+                "CanStart": "yes",
+                "CanStop": "yes",
+                "SourcePath": "",
+                "Triggers": "",
+                "NeedDaemonReload": "no",
             }
             entries.append(r.ShowEntry(name=name, properties=_filter(props, request.properties)))
         return r.ShowResult(units=entries)
@@ -382,6 +390,10 @@ class ControlHandler:
         if unit.state is not None:
             return unit.state.sub.value
         return "active" if unit.target_active else "dead"
+
+
+def _reloadable(service: "ServiceSpec") -> bool:
+    return bool(service.exec_reload) or service.type.value == "notify-reload"
 
 
 def _filter(props: dict[str, str], wanted: list[str]) -> dict[str, str]:

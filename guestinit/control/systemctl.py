@@ -434,6 +434,21 @@ _VERBS: "dict[str, Handler]" = {
 }
 
 
+def runlevel() -> int:
+    """``runlevel`` (a link to systemctl, as systemd-sysv makes it): "N 3"
+    once multi-user.target is reached; "unknown" (exit 1) without a manager."""
+    path = os.environ.get(client.SOCKET_ENV) or client.DEFAULT_SOCKET
+    answer = Shim(Options(), path, os.environ).reach(
+        Verb.IS_ACTIVE, {"units": ["multi-user.target"]}
+    )
+    result = answer.result if isinstance(answer, Response) and answer.ok else None
+    if isinstance(result, dict) and result["units"][0]["state"] == "active":
+        _log.write_quietly(1, "N 3\n")
+        return 0
+    _log.write_quietly(1, "unknown\n")
+    return EXIT_FAILURE
+
+
 # --- without a manager: enable, disable, is-enabled on the files ----------------
 
 

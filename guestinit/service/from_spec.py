@@ -19,6 +19,19 @@ from guestinit.unitfile import ExecCommand, ServiceSpec, UnitSpec
 # Every unit is ordered after these and pulled in by nothing: in a container
 # they are reached at once. DefaultDependencies= would add sysinit/basic here.
 IMPLICIT_TARGETS = ("sysinit.target", "basic.target")
+# The targets a booted systemd has reached; scripts ask about them
+# (invoke-rc.d: `systemctl is-active sysinit.target`). Marked active at boot,
+# without pulling in what their files want: guestinit starts only its own units.
+REACHED_AT_BOOT = (
+    "sysinit.target",
+    "basic.target",
+    "local-fs.target",
+    "sockets.target",
+    "timers.target",
+    "paths.target",
+    "slices.target",
+    "multi-user.target",
+)
 
 
 def phases(service: ServiceSpec) -> dict[Phase, tuple[ExecCommand, ...]]:

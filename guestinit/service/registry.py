@@ -115,7 +115,8 @@ class Registry:
 
     def load(self, name: str) -> Unit:
         result = load.load_unit(name, search_path=self.unit_path)
-        for diagnostic in result.diagnostics:
+        quiet = result.spec is None and name.endswith(".target")  # known without a file
+        for diagnostic in () if quiet else result.diagnostics:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
         spec = result.spec

@@ -326,3 +326,62 @@ def test_failed_units_bad_settings_and_exit_status_names(sandbox: Sandbox) -> No
     assert "not-found" not in bad.stdout
     run.signal(15)
     run.wait(timeout=30)
+
+
+# --- Debian's invoke-rc.d and service(8) ----------------------------------------
+
+CRON_UNIT = Path("/lib/systemd/system/cron.service")
+
+
+@pytest.mark.skipif(
+    not (CRON_UNIT.exists() and Path("/usr/sbin/invoke-rc.d").exists()),
+    reason="Debian's cron and init-system-helpers are needed",
+)
+def test_invoke_rc_d_and_service_restart_debians_cron(sandbox: Sandbox) -> None:
+    """What package upgrades run: ``invoke-rc.d cron restart`` (it checks
+    /run/systemd/system, the runlevel or sysinit.target, is-enabled/is-active,
+    LoadState) and ``service cron restart``; both must restart the real unit."""
+    # The directory guestinit makes when its shim is the systemctl on PATH;
+    # this machine's own policy-rc.d ("exit 101", Docker's build guard) is
+    # hidden, as in an image without one.
+    sandbox.commands += [
+        "mkdir -p /run/systemd/system",
+        "mount --bind /dev/null /usr/sbin/policy-rc.d",
+    ]
+    run = sandbox.start("--start", "cron.service", unit_path=False)  # Debian's unit
+    wait_for(lambda: systemctl(sandbox, run, "is-active", "cron").returncode == 0)
+    namespace = ["nsenter", "-t", str(run.init_pid()), "-m", "--"]
+
+    def cron_pid() -> str:
+        return systemctl(sandbox, run, "show", "-p", "MainPID", "--value", "cron").stdout.strip()
+
+    def act(*command: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run(
+            [*namespace, *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"PATH": f"{shim_dir(sandbox)}:{SYSTEM_PATH}"},
+        )
+
+    level = systemctl(sandbox, run, "is-active", "sysinit.target", "multi-user.target")
+    assert level.stdout == "active\nactive\n"
+    # runlevel, where an image links it to systemctl as systemd-sysv does.
+    runlevel = launcher(sandbox.path("bin"), "runlevel")
+    assert act(str(runlevel)).stdout == "N 3\n"
+    first = cron_pid()
+    assert first not in ("", "0")
+    invoked = act("invoke-rc.d", "cron", "restart")
+    assert invoked.returncode == 0, invoked.stderr
+    assert "Defaulting to block" not in invoked.stderr, invoked.stderr
+    assert "could not determine current runlevel" not in invoked.stderr, invoked.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", first))
+    second = cron_pid()
+    served = act("service", "cron", "restart")
+    assert served.returncode == 0, served.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", second))
+    assert systemctl(sandbox, run, "is-active", "cron").stdout == "active\n"
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
+    assert b"not found" not in run.stderr, run.stderr  # sysinit.target is known
