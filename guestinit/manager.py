@@ -257,10 +257,15 @@ class Manager:
         self._dispatch(now)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
-        """Restart/reload (and their variants) go straight to the model."""
+        """Restart/reload (and their variants) go straight to the model; a
+        restart restarts the running units that need this one too."""
         unit = self._units.get(name)
         if unit is not None and unit.state is not None:
             self._feed(unit, event, now)
+        if isinstance(event, svc.RestartJob):
+            for other in self._jobs.running_followers(name):
+                self._log.info(f"{other}: restarting with {name}")
+                self.job(other, event, now)
 
     def kill(self, name: str, number: int, whom: Whom) -> None:
         unit = self._units[name]

@@ -60,6 +60,19 @@ class Transaction:
                 self._log.info(f"{stopping}: stopping with {name}")
             self.queue_stop(stopping)
 
+    def running_followers(self, name: str) -> list[str]:
+        """The running units an explicit restart of ``name`` restarts too
+        (Requires=, Requisite=, BindsTo=, PartOf= on it; direct ones only:
+        each restarts its own in turn)."""
+        graph = self._graph()
+        return [
+            other
+            for other in sorted(graph)
+            if other != name
+            and not self._units[other].at_rest
+            and (name in graph[other].needs or name in graph[other].part_of)
+        ]
+
     def queue_stop(self, name: str) -> None:
         self.pending_stop.add(name)
         if name in self.pending_start:

@@ -109,3 +109,19 @@ def test_an_explicit_stop_of_a_required_unit_stops_the_dependant(sandbox: Sandbo
     assert ctl(run, "stop", "db.service").returncode == 0
     wait_for(lambda: ctl(run, "is-active", "web.service").stdout.strip() == "inactive")
     _stop(run)
+
+
+def test_a_restart_of_a_required_unit_restarts_the_dependant(sandbox: Sandbox) -> None:
+    sandbox.unit("db.service", "[Service]\nExecStart=/bin/sleep 60\n")
+    _web(sandbox, "Requires=db.service\nAfter=db.service")
+    run = sandbox.start("--start", "web.service", "--", "sleep", "60")
+    wait_for(lambda: ctl(run, "is-active", "web.service", "db.service").returncode == 0)
+
+    def main_pid(name: str) -> str:
+        return ctl(run, "show", "-p", "MainPID", name).stdout.strip()
+
+    before = main_pid("web.service")
+    assert ctl(run, "restart", "db.service").returncode == 0
+    wait_for(lambda: main_pid("web.service") not in (before, "MainPID=0"))
+    assert ctl(run, "is-active", "web.service").stdout.strip() == "active"
+    _stop(run)
