@@ -265,7 +265,9 @@ class Manager:
         if isinstance(event, svc.RestartJob):
             for other in self._jobs.running_followers(name):
                 self._log.info(f"{other}: restarting with {name}")
-                self.job(other, event, now)
+                follower = self._units[other]
+                if follower.state is not None:
+                    self._feed(follower, event, now)
 
     def kill(self, name: str, number: int, whom: Whom) -> None:
         unit = self._units[name]

@@ -61,17 +61,9 @@ class Transaction:
             self.queue_stop(stopping)
 
     def running_followers(self, name: str) -> list[str]:
-        """The running units an explicit restart of ``name`` restarts too
-        (Requires=, Requisite=, BindsTo=, PartOf= on it; direct ones only:
-        each restarts its own in turn)."""
-        graph = self._graph()
-        return [
-            other
-            for other in sorted(graph)
-            if other != name
-            and not self._units[other].at_rest
-            and (name in graph[other].needs or name in graph[other].part_of)
-        ]
+        """The running units an explicit restart of ``name`` restarts too:
+        what has Requires=, Requisite=, BindsTo= or PartOf= on it, and so on."""
+        return jobs.stop_followers(name, self._graph(), lambda n: not self._units[n].at_rest)
 
     def queue_stop(self, name: str) -> None:
         self.pending_stop.add(name)
