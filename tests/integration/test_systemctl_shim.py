@@ -381,6 +381,11 @@ def test_invoke_rc_d_and_service_restart_debians_cron(sandbox: Sandbox) -> None:
     served = act("service", "cron", "restart")
     assert served.returncode == 0, served.stderr
     wait_for(lambda: cron_pid() not in ("", "0", second))
+    third = cron_pid()
+    # What debhelper's postinst snippets run on upgrade.
+    invoked = act("deb-systemd-invoke", "restart", "cron.service")
+    assert invoked.returncode == 0, invoked.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", third))
     assert systemctl(sandbox, run, "is-active", "cron").stdout == "active\n"
     run.signal(15)
     assert run.wait(timeout=30) == 0
