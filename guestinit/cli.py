@@ -83,6 +83,9 @@ exit status: the main process's; 128+N if it died of signal N; 126 not executabl
 127 not found; 2 usage error.
 """
 
+# What a usage error prints: the synopsis, not the whole --help.
+SHORT_USAGE = USAGE.split("\n\n", 1)[0] + "\nTry 'guestinit --help' for more information.\n"
+
 _SHORT = "ge:p:vqVh"
 _LONG = {
     "process-group": "-g",
@@ -131,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit import hints_system
 
         return hints_system.main(argv[2:])
-    if name == "systemctl":
+    if name in ("systemctl", "runlevel"):
         from guestinit.control import systemctl
 
-        return systemctl.main(argv[1:])
+        return systemctl.main(argv[1:]) if name == "systemctl" else systemctl.runlevel()
     if name == "tini":
         from guestinit.compat import tini
 
@@ -178,7 +181,7 @@ def parse(args: list[str], env: "Mapping[str, str]") -> InitConfig | int:
         options, command = _argv.parse(args, _SHORT, _LONG)
         config = _build(options, command, env)
     except (_argv.UsageError, ValueError) as error:
-        _log.write_quietly(2, f"guestinit: {error}\n{USAGE}")
+        _log.write_quietly(2, f"guestinit: {error}\n{SHORT_USAGE}")
         return 2
     if isinstance(config, str):
         _log.write_quietly(1, config)
@@ -229,10 +232,10 @@ def _build(
         elif option == "--unit-path":
             unit_path.append(value)
         elif option == "--start":
-            start.append(value)
+            start.append(_unit_name(value))
         elif option == "--exit-on":
-            exit_on.append(value)
-            start.append(value)
+            exit_on.append(_unit_name(value))
+            start.append(_unit_name(value))
         elif option == "--no-wait":
             kwargs["wait_for_units"] = False
         elif option == "--control-socket":
@@ -365,6 +368,13 @@ def _manager_factory(
         return Manager(options, log, signals)
 
     return build
+
+
+def _unit_name(word: str) -> str:
+    """``web`` -> ``web.service``, as ``guestinit ctl`` and systemctl read it."""
+    from guestinit.control.client import unit_name
+
+    return unit_name(word)
 
 
 def parse_rewrite(text: str) -> tuple[int, int]:

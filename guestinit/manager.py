@@ -22,9 +22,10 @@ from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, naming, ordering
+from guestinit.service import conditions, executor, naming
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
+from guestinit.service.from_spec import REACHED_AT_BOOT
 from guestinit.service.health_run import HealthWatch
 from guestinit.service.main_pid import Source, describe_refusal
 from guestinit.service.notify_route import NotifyRoute
@@ -37,6 +38,7 @@ from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, signal_all, signal_process
+from guestinit.service.transaction import Transaction
 from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
@@ -99,8 +101,8 @@ class Manager:
         self._registry = Registry(options.unit_path, options.enabled_dir, log)
         # The same dict as the registry's: loading a unit makes it visible here.
         self._units = self._registry.units
-        self._pending_start: list[str] = []
-        self._pending_stop: set[str] = set()
+        self._jobs = Transaction(self._registry, log, self._begin_start, self._carry_out_stop)
+        self.job_results = self._jobs.results  # how each unit's last start job ended
         self._pids: dict[int, tuple[str, Role]] = {}
         # One /proc walk per turn of the loop, shared by everything in it:
         # a walk per unit (stopping 200 units, 200 READY=1 with
@@ -182,7 +184,7 @@ class Manager:
             due.append(now + (_EMPTY_POLL_FIRST if fresh else _EMPTY_POLL))
         else:
             self._empty_wait_since = None
-        if self._pending_start or self._pending_stop:
+        if self._jobs.busy():
             due.append(time.monotonic() + _EMPTY_POLL)
         partial = self._logs.next_deadline()
         if partial is not None:
@@ -226,6 +228,10 @@ class Manager:
 
     def start(self, now: float) -> None:
         naming.announce_systemctl_shim(self._log)
+        for name in REACHED_AT_BOOT:
+            target = self._registry.get(name)
+            if target is not None and target.kind == "target":
+                target.target_active = True
         roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")
@@ -238,13 +244,7 @@ class Manager:
 
     def stop_all(self, now: float) -> None:
         self._stopping_all = True
-        self._pending_start.clear()
-        self._pending_stop = {name for name, unit in self._units.items() if not unit.at_rest}
-        self._pending_stop |= {
-            name
-            for name, unit in self._units.items()
-            if unit.state is not None and unit.state.sub is Sub.AUTO_RESTART
-        }
+        self._jobs.stop_everything()
         self._dispatch(now)
         self._report_progress()
 
@@ -279,13 +279,7 @@ class Manager:
 
     def request_start(self, names: Iterable[str], now: float) -> list[str]:
         """Queue a start of ``names`` and everything they pull in."""
-        closure = self._registry.closure(names)
-        for name in closure:
-            unit = self._units[name]
-            if unit.at_rest and name not in self._pending_start:
-                self._pending_start.append(name)
-            self._pending_stop.discard(name)
-        return closure
+        return self._jobs.request_start(names)
 
     def _start_by_timer(self, name: str, now: float) -> None:
         if self._stopping_all or self._exit_requested:
@@ -297,16 +291,21 @@ class Manager:
         return self._timers.rows()
 
     def request_stop(self, name: str, now: float) -> None:
-        self._pending_stop.add(name)
-        if name in self._pending_start:
-            self._pending_start.remove(name)
+        self._jobs.request_stop(name)
         self._dispatch(now)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
-        """Restart/reload (and their variants) go straight to the model."""
+        """Restart/reload (and their variants) go straight to the model; a
+        restart restarts the running units that need this one too."""
         unit = self._units.get(name)
         if unit is not None and unit.state is not None:
             self._feed(unit, event, now)
+        if isinstance(event, svc.RestartJob):
+            for other in self._jobs.running_followers(name):
+                self._log.info(f"{other}: restarting with {name}")
+                follower = self._units[other]
+                if follower.state is not None:
+                    self._feed(follower, event, now)
 
     def kill(self, name: str, number: int, whom: Whom) -> None:
         unit = self._units[name]
@@ -319,7 +318,7 @@ class Manager:
         self._events.append(init_model.ExitRequested(code, power))
 
     def is_pending(self, name: str) -> bool:
-        return name in self._pending_start or name in self._pending_stop
+        return self._jobs.is_pending(name)
 
     def unit_pids(self, unit: Unit, table: ProcessTable | None = None) -> set[int]:
         """The unit's processes; pass one ``table`` when asking for many units."""
@@ -338,6 +337,9 @@ class Manager:
     def enabled_dir(self) -> str:
         return self._options.enabled_dir
 
+    def unit_file(self, name: str) -> str | None:
+        return self._registry.unit_file(name)
+
     @property
     def stopping(self) -> bool:
         return self._stopping_all or self._exit_requested
@@ -349,67 +351,20 @@ class Manager:
     # ---- loading ----------------------------------------------------------------
     # ---- jobs -----------------------------------------------------------------------
     def _dispatch(self, now: float) -> None:
-        progressed = True
-        while progressed:
-            progressed = self._dispatch_stops(now) | self._dispatch_starts(now)
+        self._jobs.dispatch(now)
 
-    def _dispatch_starts(self, now: float) -> bool:
-        progressed = False
-        for name in list(self._pending_start):
-            unit = self._units[name]
-            waiting = [
-                other
-                for other in self._registry.edges.get(name, ())
-                if other in self._pending_start or self._units[other].active is Active.ACTIVATING
-            ]
-            if waiting:
-                continue
-            self._pending_start.remove(name)
-            progressed = True
-            self._begin_start(unit, now)
-        return progressed
-
-    def _dispatch_stops(self, now: float) -> bool:
-        progressed = False
-        reverse = ordering.stop_waits_for(self._registry.edges)
-        for name in sorted(self._pending_stop):
-            later = [
-                other
-                for other in reverse.get(name, ())
-                if other in self._pending_stop or self._units[other].active is Active.DEACTIVATING
-            ]
-            if later:
-                continue
-            self._pending_stop.discard(name)
-            progressed = True
-            unit = self._units[name]
-            if unit.state is not None:
-                self._feed(unit, svc.StopJob(), now)
-            elif unit.target_active:
-                unit.target_active = False
-                self._timers.stop(unit)
-                self._sockets.stop(unit)
-        return progressed
+    def _carry_out_stop(self, unit: Unit, now: float) -> None:
+        if unit.state is not None:
+            self._feed(unit, svc.StopJob(), now)
+        elif unit.target_active:
+            unit.target_active = False
+            self._timers.stop(unit)
+            self._sockets.stop(unit)
 
     def _begin_start(self, unit: Unit, now: float) -> None:
-        failed = [
-            dep
-            for dep in sorted(unit.deps.needs)
-            if self._units.get(dep) is not None and self._units[dep].active is Active.FAILED
-        ]
-        missing = [
-            dep
-            for dep in sorted(unit.deps.requisite)
-            if self._units.get(dep) is None or self._units[dep].active is not Active.ACTIVE
-        ]
-        if failed or missing:
-            self._log.warning(
-                f"{unit.name}: not started: dependency {', '.join(failed + missing)} failed"
-            )
-            return
         for conflict in unit.deps.conflicts:
             if conflict in self._units and not self._units[conflict].at_rest:
-                self._pending_stop.add(conflict)
+                self._jobs.queue_stop(conflict)
         if unit.kind == "socket":
             self._sockets.start(unit, now)
             return
@@ -603,6 +558,7 @@ class Manager:
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
         self._log.debug(f"{unit.name}: {before.value} -> {after.value}")
+        self._jobs.on_active_change(unit, after)
         self._health.on_active_change(unit, after, now)
         self._timers.on_unit_change(unit, before, after, now)
         if after is Active.ACTIVE and before is not Active.RELOADING:
@@ -611,7 +567,6 @@ class Manager:
             executor.remove_runtime_directories(unit.spec)
             if self._cgroups is not None:
                 self._cgroups.remove(unit.name)
-            self._propagate_stop(unit, now)
         if after is Active.FAILED:
             self._log.warning(
                 f"{unit.name}: failed ({unit.state.result.value if unit.state else '?'})"
@@ -619,14 +574,6 @@ class Manager:
             self._unit_action(unit, failed=True)
         elif after is Active.INACTIVE and before is Active.DEACTIVATING:
             self._unit_action(unit, failed=False)
-
-    def _propagate_stop(self, unit: Unit, now: float) -> None:
-        """BindsTo= and PartOf= follow a unit down."""
-        for other in self._units.values():
-            bound = unit.name in other.deps.binds_to or unit.name in other.deps.part_of
-            if bound and not other.at_rest and other.name not in self._pending_stop:
-                self._log.info(f"{other.name}: stopping with {unit.name}")
-                self._pending_stop.add(other.name)
 
     def _unit_action(self, unit: Unit, failed: bool) -> None:
         if unit.spec is None or self._stopping_all or self._exit_requested:
@@ -647,10 +594,11 @@ class Manager:
 
     def _report_progress(self) -> None:
         booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)
-        if not self._ready_reported and not self._pending_start and booted:
+        if not self._ready_reported and not self._jobs.pending_start and booted:
             self._ready_reported = True
             self._events.append(init_model.UnitsReady())
         stopped = all(unit.at_rest for unit in self._units.values())
-        if self._stopping_all and not self._stopped_reported and not self._pending_stop and stopped:
+        stopping = self._stopping_all and not self._stopped_reported
+        if stopping and not self._jobs.pending_stop and stopped:
             self._stopped_reported = True
             self._events.append(init_model.UnitsStopped())

@@ -13,6 +13,7 @@ from guestinit.control import results as r
 from guestinit.control.protocol import Request, Response, Verb
 from guestinit.control.server import DEFER, ControlServer, Deferred, PeerCred
 from guestinit.service import model as svc
+from guestinit.service.jobs import JobResult
 from guestinit.service.registry import Unit
 from guestinit.service.states import Active, Sub, Whom
 from guestinit.service.tracking import ProcessTable
@@ -21,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     # The manager builds this handler: a run-time import would be circular.
     from guestinit.manager import Manager
+    from guestinit.unitfile import ServiceSpec
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
 
@@ -161,6 +163,10 @@ class ControlHandler:
             unit = self._unit(name)
             failed = unit.active is Active.FAILED and request.verb is not Verb.STOP
             message = None
+            dependency = self._manager.job_results.get(name) is JobResult.DEPENDENCY
+            if dependency and unit.at_rest and request.verb is not Verb.STOP:
+                jobs.append(r.Job(unit=name, result="dependency", message=None))
+                continue
             if failed and unit.state is not None:
                 message = f"{name} failed ({unit.state.result.value})"
             elif failed:
@@ -186,7 +192,7 @@ class ControlHandler:
         found, missing = [], []
         for name in names:
             unit = self._unit(name)
-            if unit.spec is None and unit.kind != "target":
+            if unit.spec is None and unit.kind != "target" and not unit.bad_file:
                 missing.append(name)
             else:
                 found.append(unit.name)
@@ -228,8 +234,12 @@ class ControlHandler:
             memory_bytes=memory,
             cpu_seconds=cpu,
             status_text=state.status_text or None if state else None,
-            path=unit.spec.path if unit.spec else None,
+            path=unit.spec.path if unit.spec else unit.bad_file,
             enabled=self._enabled(unit),
+            load_reasons=list(unit.load_reasons),
+            restart_at=_wall(state.deadline)
+            if state and state.sub is Sub.AUTO_RESTART and state.deadline is not None
+            else None,
         )
 
     def _states(self, request: Request, pick: Callable[[Unit], str]) -> r.StatesResult:
@@ -315,6 +325,13 @@ class ControlHandler:
                 "Type": service.type.value if service else "",
                 "Restart": service.restart.value if service else "",
                 "ExecMainStatus": str(status["last_exit"]["status"] if status["last_exit"] else 0),
+                # What invoke-rc.d and service(8) ask before they act.
+                "CanReload": "yes" if service and _reloadable(service) else "no",
+                "CanStart": "yes",
+                "CanStop": "yes",
+                "SourcePath": "",
+                "Triggers": "",
+                "NeedDaemonReload": "no",
             }
             entries.append(r.ShowEntry(name=name, properties=_filter(props, request.properties)))
         return r.ShowResult(units=entries)
@@ -328,15 +345,16 @@ class ControlHandler:
         missing: list[str] = []
         folder = self._manager.enabled_dir
         for name in request.units:
-            unit = self._unit(name)
             link = os.path.join(folder, name)
-            if unit.spec is None or not unit.spec.path:
+            # The unit's own file, not the link it may have been loaded through.
+            source = self._manager.unit_file(name)
+            if source is None and not os.path.lexists(link):
                 missing.append(name)
                 continue
-            if enable and not os.path.lexists(link) and unit.spec.path != link:
+            if enable and source is not None and not os.path.lexists(link):
                 os.makedirs(folder, exist_ok=True)
-                os.symlink(unit.spec.path, link)
-                changes.append(r.Change(type="symlink", path=link, source=unit.spec.path))
+                os.symlink(source, link)
+                changes.append(r.Change(type="symlink", path=link, source=source))
             elif not enable and os.path.islink(link):
                 os.unlink(link)
                 changes.append(r.Change(type="unlink", path=link, source=None))
@@ -375,6 +393,8 @@ class ControlHandler:
 
     @staticmethod
     def _load_state(unit: Unit) -> str:
+        if unit.bad_file is not None:
+            return "bad-setting"
         if unit.spec is None:
             return "loaded" if unit.kind == "target" else "not-found"
         return "error" if unit.load_error and unit.state is None else "loaded"
@@ -384,6 +404,10 @@ class ControlHandler:
         if unit.state is not None:
             return unit.state.sub.value
         return "active" if unit.target_active else "dead"
+
+
+def _reloadable(service: "ServiceSpec") -> bool:
+    return bool(service.exec_reload) or service.type.value == "notify-reload"
 
 
 def _filter(props: dict[str, str], wanted: list[str]) -> dict[str, str]:

@@ -37,6 +37,49 @@ EXIT_NAMES = {
     5: "NOTINSTALLED",
     6: "NOTCONFIGURED",
     7: "NOTRUNNING",
+    # systemd.exec(5): a service's process failed before or at exec.
+    200: "CHDIR",
+    201: "NICE",
+    202: "FDS",
+    203: "EXEC",
+    204: "MEMORY",
+    205: "LIMITS",
+    206: "OOM_ADJUST",
+    207: "SIGNAL_MASK",
+    208: "STDIN",
+    209: "STDOUT",
+    210: "CHROOT",
+    211: "IOPRIO",
+    212: "TIMERSLACK",
+    213: "SECUREBITS",
+    214: "SETSCHEDULER",
+    215: "CPUAFFINITY",
+    216: "GROUP",
+    217: "USER",
+    218: "CAPABILITIES",
+    219: "CGROUP",
+    220: "SETSID",
+    221: "CONFIRM",
+    222: "STDERR",
+    224: "PAM",
+    225: "NETWORK",
+    226: "NAMESPACE",
+    227: "NO_NEW_PRIVILEGES",
+    228: "SECCOMP",
+    229: "SELINUX_CONTEXT",
+    230: "PERSONALITY",
+    231: "APPARMOR_PROFILE",
+    232: "ADDRESS_FAMILIES",
+    233: "RUNTIME_DIRECTORY",
+    235: "CHOWN",
+    236: "SMACK_PROCESS_LABEL",
+    237: "KEYRING",
+    238: "STATE_DIRECTORY",
+    239: "CACHE_DIRECTORY",
+    240: "LOGS_DIRECTORY",
+    241: "CONFIGURATION_DIRECTORY",
+    242: "NUMA_POLICY",
+    243: "CREDENTIALS",
 }
 
 
@@ -79,6 +122,8 @@ def status_block(unit: "Result", now: float) -> str:
     lines = [f"{BULLETS.get(active, DOT)} {unit['name']} - {unit['description'] or unit['name']}"]
     lines.append(_field("Loaded", _loaded(unit)))
     state = f"{active} (Result: {unit['result']})" if active == "failed" else f"{active} ({sub})"
+    if sub == "auto-restart":  # as systemctl shows a unit waiting to restart
+        state += f" (Result: {unit['result']})"
     if unit["since"] is not None:
         state += f" since {timestamp(unit['since'])}; {ago(now - unit['since'])}"
     lines.append(_field("Active", state))
@@ -90,7 +135,11 @@ def status_block(unit: "Result", now: float) -> str:
         lines.append(_field("Main PID", f"{last['pid']} ({exit_description(last)})"))
     if unit["status_text"]:
         lines.append(_field("Status", f'"{unit["status_text"]}"'))
-    if unit["restarts"]:
+    restart_at = unit.get("restart_at")
+    if restart_at is not None:
+        when = f"{timestamp(restart_at)}; in {ago(max(0.0, restart_at - now), suffix='')}"
+        lines.append(_field("Restart", f"#{unit['restarts']} at {when}"))
+    elif unit["restarts"]:
         lines.append(_field("Restarts", str(unit["restarts"])))
     if unit["tasks"] is not None:
         lines.append(_field("Tasks", str(unit["tasks"])))
@@ -98,6 +147,9 @@ def status_block(unit: "Result", now: float) -> str:
         lines.append(_field("Memory", size(unit["memory_bytes"])))
     if unit["cpu_seconds"] is not None:
         lines.append(_field("CPU", cpu_time(unit["cpu_seconds"])))
+    reasons = unit.get("load_reasons") or []
+    if reasons:
+        lines += ["", *reasons]
     log = unit.get("log") or []
     if log:
         lines += ["", *log]
@@ -109,6 +161,9 @@ def _field(label: str, value: str) -> str:
 
 
 def _loaded(unit: "Result") -> str:
+    if unit["load_state"] in ("bad-setting", "error"):
+        reason = "has a bad unit file setting" if unit["load_state"] == "bad-setting" else "failed"
+        return f"{unit['load_state']} (Reason: Unit {unit['name']} {reason}.)"
     details = [part for part in (unit["path"], unit["enabled"]) if part]
     return f"{unit['load_state']} ({'; '.join(details)})" if details else unit["load_state"]
 
@@ -137,6 +192,9 @@ def render_jobs(verb: Verb, result: "Result", style: Style) -> tuple[str, str]:
             err.append(f"Failed to {verb} {unit}: Unit {unit} not found.\n")
         elif job["result"] == "failed" and verb is Verb.KILL:
             err.append(f"Failed to kill unit {unit}: {message or 'failed'}\n")
+        elif job["result"] == "dependency":
+            err.append(f"A dependency job for {unit} failed.")
+            err.append(f' See "guestinit ctl status {unit}" for details.\n')
         elif job["result"] == "failed":
             because = f": {message}" if message else ""
             err.append(f"Job for {unit} failed{because}.\n")

@@ -63,6 +63,8 @@ class UnitStatus(TypedDict):
     path: str | None  # the unit file
     enabled: str
     log: NotRequired[list[str]]  # the unit's last output lines, oldest first
+    restart_at: NotRequired[float | None]  # auto-restart: when the next start is due
+    load_reasons: NotRequired[list[str]]  # bad-setting: "FILE:LINE: why", each
 
 
 class StatusResult(TypedDict):
@@ -76,8 +78,9 @@ class Job(TypedDict):
     unit: str
     # done: over and successful (or already in the wanted state); queued: with
     # no_block; failed: the unit ended up failed; not-found: no such unit;
-    # skipped: try-restart of a unit that was not running.
-    result: Literal["done", "queued", "failed", "not-found", "skipped"]
+    # skipped: try-restart of a unit that was not running; dependency: a
+    # unit it Requires= failed to start, so it was never started.
+    result: Literal["done", "queued", "failed", "not-found", "skipped", "dependency"]
     message: str | None  # one line for the user, e.g. why it failed
 
 
@@ -207,7 +210,7 @@ def exit_for(verb: Verb, result: Result) -> int:
         jobs = {job["result"] for job in cast(JobsResult, result)["jobs"]}
         if "not-found" in jobs:
             return EXIT_NOT_FOUND
-        return EXIT_FAILURE if "failed" in jobs else EXIT_OK
+        return EXIT_FAILURE if jobs & {"failed", "dependency"} else EXIT_OK
     if verb in (Verb.IS_ACTIVE, Verb.IS_FAILED, Verb.IS_ENABLED):
         # "any of them": systemctl's rule when several units are asked about.
         states = {unit["state"] for unit in cast(StatesResult, result)["units"]}

@@ -24,7 +24,7 @@ from guestinit import __version__, _argv, _log
 from guestinit._signames import parse_signal
 from guestinit.control import client
 from guestinit.control.protocol import WHOM, ProtocolError, Response, Verb, build_request
-from guestinit.control.render import Style, render
+from guestinit.control.render import Style, render, table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,12 +58,13 @@ Commands:
   try-restart UNIT...       reload UNIT...             reload-or-restart UNIT...
   try-reload-or-restart UNIT...                        kill UNIT...
   enable UNIT...            disable UNIT...            daemon-reload
+  list-unit-files [PATTERN...]
   poweroff  reboot  halt
 
 Options:
   -q --quiet  --no-block  --no-pager  --no-legend  -l --full  -a --all  --system
   -s --signal=SIG  --kill-whom=main|control|all  -p --property=NAME  --value  -P NAME
-  -t --type=TYPE  --state=STATE  --now (enable, disable)  --version  -h --help
+  -t --type=TYPE  --state=STATE  --failed  --now (enable, disable)  --version  -h --help
 
 guestinit {__version__}; enable/disable link units in {ENABLED_DIR}.
 """
@@ -82,6 +83,7 @@ _LONG = {
     "all": "-a",
     "value": "--value",
     "now": "--now",
+    "failed": "--failed",
     "signal=": "-s",
     "kill-whom=": "--kill-whom",
     "kill-who=": "--kill-whom",  # the older spelling, which systemctl still takes
@@ -162,6 +164,8 @@ def parse(argv: list[str]) -> tuple[Options, str, list[str]]:
             options.types += [word for word in value.split(",") if word]
         elif option == "--state":
             options.states += [word for word in value.split(",") if word]
+        elif option == "--failed":  # systemctl: the same as --state=failed
+            options.states.append("failed")
     verb = operands[0] if operands else "list-units"
     return options, verb, operands[1:]
 
@@ -426,7 +430,23 @@ _VERBS: "dict[str, Handler]" = {
     "enable": do_links,
     "disable": do_links,
     "is-system-running": do_system_state,
+    "list-unit-files": lambda shim, verb, words: list_unit_files(shim, words),
 }
+
+
+def runlevel() -> int:
+    """``runlevel`` (a link to systemctl, as systemd-sysv makes it): "N 3"
+    once multi-user.target is reached; "unknown" (exit 1) without a manager."""
+    path = os.environ.get(client.SOCKET_ENV) or client.DEFAULT_SOCKET
+    answer = Shim(Options(), path, os.environ).reach(
+        Verb.IS_ACTIVE, {"units": ["multi-user.target"]}
+    )
+    result = answer.result if isinstance(answer, Response) and answer.ok else None
+    if isinstance(result, dict) and result["units"][0]["state"] == "active":
+        _log.write_quietly(1, "N 3\n")
+        return 0
+    _log.write_quietly(1, "unknown\n")
+    return EXIT_FAILURE
 
 
 # --- without a manager: enable, disable, is-enabled on the files ----------------
@@ -454,6 +474,57 @@ def offline_links(shim: Shim, names: list[str], enable: bool) -> int:
         _log.write_quietly(1, "".join(out))
     _log.write_quietly(2, "".join(err))
     return code
+
+
+def list_unit_files(shim: Shim, patterns: list[str]) -> int:
+    """list-unit-files: every unit file on the unit path (the first of a
+    name wins) and its enablement, read from the files as systemctl does."""
+    import fnmatch
+
+    rows: list[list[str]] = []
+    for name, path in _unit_files(shim).items():
+        kind = name.rpartition(".")[2]
+        state = _file_state(name, path)
+        if patterns and not any(fnmatch.fnmatch(name, p) for p in patterns):
+            continue
+        if shim.options.types and kind not in shim.options.types:
+            continue
+        if shim.options.states and state not in shim.options.states:
+            continue
+        preset = "-" if state in ("static", "masked", "generated") else "enabled"
+        rows.append([name, state, preset])
+    header = ["UNIT FILE", "STATE", "VENDOR PRESET"] if shim.options.legend else None
+    text = table(header, rows) if rows else ""
+    if shim.options.legend:
+        text += f"\n{len(rows)} unit files listed.\n"
+    _log.write_quietly(1, text)
+    return 0
+
+
+def _unit_files(shim: Shim) -> dict[str, str]:
+    """Name -> file for every unit file on the manager's unit path."""
+    from guestinit.service.registry import default_unit_path
+
+    given = [p for p in shim.env.get("GUESTINIT_UNIT_PATH", "").split(":") if p]
+    found: dict[str, str] = {}
+    for folder in given or default_unit_path():
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            kind = entry.rpartition(".")[2]
+            if "." in entry and kind in client.UNIT_TYPES and entry not in found:
+                found[entry] = os.path.join(folder, entry)
+    return dict(sorted(found.items()))
+
+
+def _file_state(name: str, path: str) -> str:
+    if os.path.lexists(os.path.join(ENABLED_DIR, name)):
+        return "enabled"
+    if os.path.realpath(path) == "/dev/null":
+        return "masked"
+    return "disabled" if _has_install(path) else "static"
 
 
 def offline_is_enabled(shim: Shim, names: list[str]) -> int:

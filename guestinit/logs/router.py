@@ -12,6 +12,7 @@ import datetime
 import functools
 import os
 import socket
+import struct
 import time
 from collections.abc import Callable
 
@@ -22,8 +23,12 @@ from guestinit.logs.sink import RotatingFile, StdoutSink
 from guestinit.logs.syslog_parse import parse_syslog
 
 READ_CHUNK = 64 * 1024
-# A partial line is written out after this long without its newline.
-PARTIAL_DELAY = 0.1
+# A partial line (a prompt, a progress bar) is written out after this long
+# without its newline. Long enough that a writer descheduled mid-line on a
+# busy machine (100 ms happens) does not get its line cut in two.
+PARTIAL_DELAY = 1.0
+# At exit, how long the last lines may wait for a slow stdout reader.
+DRAIN_AT_EXIT = 5.0
 
 
 class _Pipe:
@@ -87,6 +92,10 @@ class LogRouter:
         return True
 
     def readers(self) -> dict[int, Callable[[], None]]:
+        if self._sink.saturated():
+            # Stdout is behind: leave the services' output in their pipes
+            # (they wait, as on any slow pipe) rather than drop it.
+            return {}
         readers: dict[int, Callable[[], None]] = {
             fd: functools.partial(self._read_pipe, fd) for fd in self._pipes
         }
@@ -98,13 +107,19 @@ class LogRouter:
         return {self._sink.fileno(): self._sink.flush} if self._sink.pending() else {}
 
     def next_deadline(self) -> float | None:
+        if self._sink.saturated():
+            return None  # tick() flushes nothing meanwhile; stdout's POLLOUT wakes us
         times = [p.splitter.partial_since for p in self._pipes.values() if p.splitter.partial_since]
         return min(times) + PARTIAL_DELAY if times else None
 
     def tick(self, now: float) -> None:
-        for pipe in self._pipes.values():
+        if self._sink.saturated():
+            return  # nothing would go out now: keep partial lines whole meanwhile
+        for fd, pipe in self._pipes.items():
             since = pipe.splitter.partial_since
-            if since is not None and now - since >= PARTIAL_DELAY:
+            # The rest of the line may already wait in the pipe (we were slow
+            # to read it): then it is not a partial line, do not cut it.
+            if since is not None and now - since >= PARTIAL_DELAY and not _unread(fd):
                 for line in pipe.splitter.flush():
                     self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
 
@@ -213,13 +228,15 @@ class LogRouter:
             for _ in range(64):
                 if fd not in self._pipes:
                     break
+                if self._sink.saturated():
+                    self._sink.drain(DRAIN_AT_EXIT)
                 self._read_pipe(fd)
         for fd, pipe in list(self._pipes.items()):
             for line in pipe.splitter.flush():
                 self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
             os.close(fd)
         self._pipes.clear()
-        self._sink.flush()
+        self._sink.drain(DRAIN_AT_EXIT)
         self._sink.close()
         for handle in self._files.values():
             handle.close()
@@ -229,6 +246,17 @@ class LogRouter:
             self._syslog.close()
             if self._syslog_path and _is_socket(self._syslog_path):
                 os.unlink(self._syslog_path)
+
+
+def _unread(fd: int) -> int:
+    """Bytes waiting in the pipe ``fd`` (FIONREAD); 0 when unknown."""
+    import fcntl
+    import termios
+
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+    except OSError:
+        return 0
 
 
 def _is_socket(path: str) -> bool:

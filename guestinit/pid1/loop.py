@@ -16,7 +16,7 @@ from guestinit.config import InitConfig
 from guestinit.pid1 import drain, model, prctl, reaper
 from guestinit.pid1.notify import ParentNotifier
 from guestinit.pid1.signals import SignalSource
-from guestinit.pid1.spawn import spawn_main
+from guestinit.pid1.spawn import missing_command, report_missing_command, spawn_main
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,6 +60,11 @@ def run_machine(
 
         apply(os.environ, log)
     drains = os.getpid() == 1 or (reaping_all and config.drain_as_subreaper)
+    if config.command and config.services_factory is not None and not config.vm:
+        # A main command that cannot run is said now, not after the units are up.
+        missing = missing_command(config.command[0])
+        if missing is not None:
+            return report_missing_command(log, config.command[0], missing), None
     services = _build_services(config, signals, extra)
     policy = model.Policy(config, drain=drains, has_units=services is not None)
     loop = Loop(config, signals, notifier, policy, services)

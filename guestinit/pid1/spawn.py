@@ -138,6 +138,32 @@ def _which(name: str) -> str:
     return name
 
 
+def missing_command(name: str) -> OSError | None:
+    """Why ``name`` (argv[0]) cannot be run, found before anything starts
+    (execvp's search: a name without "/" is looked up in $PATH), or None."""
+    if "/" in name:
+        candidates = [name]
+    else:
+        candidates = [
+            os.path.join(folder or ".", name)
+            for folder in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        ]
+    denied = False
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return None
+            denied = True
+    code = errno.EACCES if denied else errno.ENOENT
+    return OSError(code, os.strerror(code))
+
+
+def report_missing_command(log: _log.Log, name: str, error: OSError) -> int:
+    """Say why the main command cannot run; the exit code that goes with it."""
+    _report_exec_failure(log, name, error)
+    return 126 if error.errno == errno.EACCES else 127
+
+
 def _report_exec_failure(log: _log.Log, path: str, error: OSError) -> None:
     reason = error.strerror or str(error)
     if log.style == _log.TINI:

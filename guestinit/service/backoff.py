@@ -1,10 +1,14 @@
-"""Restart delays: capped exponential backoff, pure.
+"""Restart delays, pure.
 
-systemd's RestartSteps/RestartMaxDelaySec grow the delay geometrically from
-RestartSec to RestartMaxDelaySec over RestartSteps restarts. Our defaults
-(RestartSec=100ms, RestartMaxDelaySec=30s, and without RestartSteps the delay
-doubles each time: 0.1, 0.2, 0.4 ... 25.6, 30 s) make a crash loop back off quickly without a
-stuck service waiting long for its first restart.
+systemd (254+): the delay is RestartSec= each time, unless both RestartSteps=
+and RestartMaxDelaySec= are set: then restart number n waits
+RestartSec * (RestartMaxDelaySec / RestartSec) ** ((n - 1) / RestartSteps),
+reaching RestartMaxDelaySec at the last step and staying there.
+
+Our default, only for units that set none of RestartSec=, RestartSteps=,
+RestartMaxDelaySec= (a deliberate difference, see README): the delay doubles
+from 100 ms up to 30 s (0.1, 0.2, 0.4 ... 25.6, 30 s), so a crash loop backs
+off quickly without a stuck service waiting long for its first restart.
 """
 
 import math
@@ -26,11 +30,8 @@ def restart_delay(restarts: int, base: float, max_delay: float, steps: int) -> f
     """
     if steps == DOUBLING and base > 0:
         return min(max(max_delay, base), base * 2.0 ** min(restarts, 64))
-    if steps <= 0 or max_delay <= base or math.isinf(max_delay):
-        return base
-    if base <= 0:
-        # Geometric growth needs a start: go linearly from 0 to the cap instead.
-        return max_delay * min(restarts, steps) / steps
+    if steps <= 0 or base <= 0 or max_delay <= base or math.isinf(max_delay):
+        return base  # systemd: no growth without both settings and a start above 0
     ratio = max_delay / base
     return min(max_delay, base * float(ratio ** (min(restarts, steps) / steps)))
 

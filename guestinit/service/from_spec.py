@@ -1,8 +1,10 @@
 """A parsed unit -> what the model and the ordering need (pure).
 
-Also where our defaults meet systemd's: RestartSteps not set in the file means
-our doubling backoff (see backoff.py), and TimeoutStartSec does not apply to
-oneshot services unless set (systemd disables it for them too).
+Also where our defaults meet systemd's: a unit that sets none of RestartSec=,
+RestartSteps=, RestartMaxDelaySec= gets our doubling backoff (see
+backoff.py); one that sets any of them gets systemd's rule exactly. And
+TimeoutStartSec does not apply to oneshot services unless set (systemd
+disables it for them too).
 """
 
 import math
@@ -17,6 +19,19 @@ from guestinit.unitfile import ExecCommand, ServiceSpec, UnitSpec
 # Every unit is ordered after these and pulled in by nothing: in a container
 # they are reached at once. DefaultDependencies= would add sysinit/basic here.
 IMPLICIT_TARGETS = ("sysinit.target", "basic.target")
+# The targets a booted systemd has reached; scripts ask about them
+# (invoke-rc.d: `systemctl is-active sysinit.target`). Marked active at boot,
+# without pulling in what their files want: guestinit starts only its own units.
+REACHED_AT_BOOT = (
+    "sysinit.target",
+    "basic.target",
+    "local-fs.target",
+    "sockets.target",
+    "timers.target",
+    "paths.target",
+    "slices.target",
+    "multi-user.target",
+)
 
 
 def phases(service: ServiceSpec) -> dict[Phase, tuple[ExecCommand, ...]]:
@@ -39,7 +54,15 @@ def service_config(spec: UnitSpec) -> ServiceConfig:
         if cmds
     }
     explicit = spec.explicit
-    steps = service.restart_steps if "Service.RestartSteps" in explicit else DOUBLING
+    restart_keys = {"Service.RestartSec", "Service.RestartSteps", "Service.RestartMaxDelaySec"}
+    systemd_backoff = bool(restart_keys & explicit)
+    steps = DOUBLING
+    if systemd_backoff:  # systemd's RestartSteps= defaults to 0: no growth
+        steps = service.restart_steps if "Service.RestartSteps" in explicit else 0
+    # systemd's RestartMaxDelaySec= defaults to infinity (no growth); ours caps the doubling.
+    max_delay = service.restart_max_delay_sec
+    if systemd_backoff and "Service.RestartMaxDelaySec" not in explicit:
+        max_delay = math.inf
     timeout_start = service.timeout_start_sec
     if service.type is ServiceType.ONESHOT and not (
         {"Service.TimeoutStartSec", "Service.TimeoutSec"} & explicit
@@ -51,7 +74,7 @@ def service_config(spec: UnitSpec) -> ServiceConfig:
         remain_after_exit=service.remain_after_exit,
         restart=service.restart,
         restart_sec=service.restart_sec,
-        restart_max_delay=service.restart_max_delay_sec,
+        restart_max_delay=max_delay,
         restart_steps=steps,
         restart_prevent=service.restart_prevent_exit_status.codes,
         restart_prevent_signals=service.restart_prevent_exit_status.signals,

@@ -67,6 +67,10 @@ class Unit:
     environment: dict[str, str] = dataclasses.field(default_factory=dict)
     # Socket units: what to listen on and what to start.
     socket: "SocketConfig | None" = None
+    # A unit file that exists but could not be used: where it is and why
+    # ("FILE:LINE: message" each); systemd's load state "bad-setting".
+    bad_file: str | None = None
+    load_reasons: tuple[str, ...] = ()
 
     @property
     def active(self) -> Active:
@@ -79,6 +83,13 @@ class Unit:
     @property
     def at_rest(self) -> bool:
         return self.active in (Active.INACTIVE, Active.FAILED)
+
+
+def _file_of(name: str, unit_path: tuple[str, ...]) -> str | None:
+    try:
+        return load.find_unit_file(name, unit_path)
+    except ValueError:  # not a valid unit name
+        return None
 
 
 class Registry:
@@ -115,15 +126,26 @@ class Registry:
         """Read ``name``'s files into a Unit, kept in ``units``; one without
         files is kept only if ``keep`` (a start's dependency, not a query)."""
         result = load.load_unit(name, search_path=self.unit_path)
-        for diagnostic in result.diagnostics:
+        quiet = result.spec is None and name.endswith(".target")  # known without a file
+        for diagnostic in () if quiet else result.diagnostics:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
         spec = result.spec
-        if spec is None and not keep:
+        found = _file_of(name, self.unit_path) if spec is None else None
+        if spec is None and found is None and not keep:
             placeholder = Unit(name, None, ordering.Deps())
             placeholder.kind = "target" if name.endswith(".target") else "inert"
             return placeholder
-        if spec is None:
+        if spec is None and found is not None:
+            unit = Unit(name, None, ordering.Deps(), bad_file=found)
+            unit.load_reasons = tuple(
+                f"{d.file}:{d.line}: {d.message}" if d.line else f"{d.file}: {d.message}"
+                for d in result.diagnostics
+                if d.severity is Severity.ERROR
+            )
+            unit.load_error = f"Unit {name} has a bad unit file setting."
+            self._log.error(f"{name}: bad unit file setting; not started")
+        elif spec is None:
             unit = Unit(name, None, ordering.Deps())
             if name.endswith(".target"):
                 unit.kind = "target"  # targets are known without files
@@ -185,6 +207,13 @@ class Registry:
             self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
         self.edges = edges
 
+    def unit_file(self, name: str) -> str | None:
+        """The file that defines ``name`` apart from an enable link (what
+        ``enable`` links to, also after a ``disable`` removed the link the
+        unit was loaded through)."""
+        folder = self.enabled_dir.rstrip("/")
+        return _file_of(name, tuple(p for p in self.unit_path if p.rstrip("/") != folder))
+
     def get(self, name: str) -> Unit:
         """The unit, loading its file if needed (without starting it). A name
         without files gets a placeholder that is not kept: queries for names
@@ -201,6 +230,10 @@ class Registry:
         processes and states are kept, new settings apply from the next start."""
         warnings: list[str] = []
         for name, unit in list(self.units.items()):
+            if unit.spec is None and unit.kind != "target" and unit.at_rest:
+                # Not found or unusable before: a package may have brought or fixed it.
+                self.load(name)
+                continue
             result = load.load_unit(name, search_path=self.unit_path)
             warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
             if result.spec is None:

@@ -222,7 +222,7 @@ def _passwd(user: str) -> pwd.struct_passwd:
             return pwd.getpwuid(int(user))
         return pwd.getpwnam(user)
     except (KeyError, OverflowError):
-        raise SetupFailed(ExitCode.USER, errno.ESRCH, f"user {user}") from None
+        raise SetupFailed(ExitCode.USER, errno.ESRCH, user) from None
 
 
 def _group_id(group: str) -> int:
@@ -231,7 +231,7 @@ def _group_id(group: str) -> int:
             return grp.getgrgid(int(group)).gr_gid
         return grp.getgrnam(group).gr_gid
     except (KeyError, OverflowError):
-        raise SetupFailed(ExitCode.GROUP, errno.ESRCH, f"group {group}") from None
+        raise SetupFailed(ExitCode.GROUP, errno.ESRCH, group) from None
 
 
 def _root_home() -> str:

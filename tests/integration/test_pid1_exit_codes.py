@@ -78,6 +78,9 @@ def test_usage_errors_print_usage_and_exit_2(init: InitFactory, args: list[str])
     run = init(*args, pid1=False)
     assert run.wait() == 2
     assert b"usage: guestinit" in run.stderr
+    # The short usage, as getopt-style tools print: not the whole --help.
+    assert b"Try 'guestinit --help' for more information." in run.stderr
+    assert b"--log-format" not in run.stderr
 
 
 def test_help_and_version_exit_0(init: InitFactory) -> None:

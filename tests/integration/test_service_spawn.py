@@ -197,8 +197,9 @@ def test_unknown_user_is_217_esrch() -> None:
     assert (error.errno, error.step, error.detail) == (
         errno.ESRCH,
         "user",
-        "user guestinit-no-such-user",
+        "guestinit-no-such-user",
     )
+    assert error.describe() == "user guestinit-no-such-user: No such process"
 
 
 def test_unknown_group_is_216_esrch() -> None:

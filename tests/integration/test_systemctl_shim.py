@@ -264,3 +264,129 @@ def test_units_linked_in_etc_guestinit_units_start_at_boot(sandbox: Sandbox) -> 
     assert systemctl(sandbox, run, "is-enabled", "web").stdout == "enabled\n"
     run.signal(15)
     assert run.wait(timeout=30) == 0
+
+
+def test_disable_then_enable_now_relinks_and_starts_without_daemon_reload(
+    sandbox: Sandbox,
+) -> None:
+    """The unit was loaded through its enable link (first on the default unit
+    path); after ``disable`` removed that link, ``enable --now`` must link the
+    unit's own file again and start it."""
+    enabled, etc = overlaid_etc(sandbox)
+    sandbox.unit("web.service", LONG.format(name="web"))
+    sandbox.unit("extra.service", LONG.format(name="extra"))
+    (enabled / "web.service").symlink_to(sandbox.units / "web.service")
+    paths = ["--unit-path", "/etc/guestinit/units", "--unit-path", str(sandbox.units)]
+    run = InitRun([*sandbox.safe_args(), *paths], setup=f"{sandbox.setup_script()}\n{etc}")
+    sandbox.runs.append(run)
+    run.start()
+    wait_for(lambda: systemctl(sandbox, run, "is-active", "web").returncode == 0)
+    removed = systemctl(sandbox, run, "disable", "web")
+    assert removed.returncode == 0 and "Removed" in removed.stdout, removed
+    assert systemctl(sandbox, run, "stop", "web").returncode == 0
+    made = systemctl(sandbox, run, "enable", "--now", "web")
+    assert made.returncode == 0, made.stderr
+    assert "Created symlink /etc/guestinit/units/web.service" in made.stdout
+    link = enabled / "web.service"
+    assert link.is_symlink() and Path(link.readlink()) == sandbox.units / "web.service"
+    assert systemctl(sandbox, run, "is-active", "web").stdout == "active\n"
+    env = {"GUESTINIT_UNIT_PATH": f"/etc/guestinit/units:{sandbox.units}"}
+    files = systemctl(sandbox, run, "list-unit-files", "--type=service", env=env)
+    rows = [line.split() for line in files.stdout.splitlines()]
+    assert rows[0] == ["UNIT", "FILE", "STATE", "VENDOR", "PRESET"]
+    assert ["web.service", "enabled", "enabled"] in rows
+    assert ["extra.service", "disabled", "enabled"] in rows
+    assert files.stdout.endswith("\n2 unit files listed.\n")
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
+
+
+def test_failed_units_bad_settings_and_exit_status_names(sandbox: Sandbox) -> None:
+    sandbox.unit("noexec.service", "[Unit]\nDescription=no command\n[Service]\nType=simple\n")
+    sandbox.unit("nouser.service", "[Service]\nUser=guestinit-no-such-user\nExecStart=/bin/true\n")
+    sandbox.unit("nofile.service", "[Service]\nExecStart=/nonexistent/daemon\n")
+    run = started(sandbox, "web")
+    for name in ("nouser", "nofile"):
+        systemctl(sandbox, run, "start", name)
+    wait_for(
+        lambda: (
+            systemctl(sandbox, run, "is-failed", "nouser", "nofile").stdout == "failed\nfailed\n"
+        )
+    )
+    failed = systemctl(sandbox, run, "--failed")
+    assert "nouser.service" in failed.stdout and "nofile.service" in failed.stdout
+    assert "web.service" not in failed.stdout
+    assert "status=217/USER" in systemctl(sandbox, run, "status", "nouser").stdout
+    assert "status=203/EXEC" in systemctl(sandbox, run, "status", "nofile").stdout
+    bad = systemctl(sandbox, run, "status", "noexec")
+    assert "Loaded: bad-setting (Reason: Unit noexec.service has a bad unit file setting.)" in (
+        bad.stdout
+    ), bad
+    assert f"{sandbox.units}/noexec.service: the service has no ExecStart=" in bad.stdout
+    assert "not-found" not in bad.stdout
+    run.signal(15)
+    run.wait(timeout=30)
+
+
+# --- Debian's invoke-rc.d and service(8) ----------------------------------------
+
+CRON_UNIT = Path("/lib/systemd/system/cron.service")
+
+
+@pytest.mark.skipif(
+    not (CRON_UNIT.exists() and Path("/usr/sbin/invoke-rc.d").exists()),
+    reason="Debian's cron and init-system-helpers are needed",
+)
+def test_invoke_rc_d_and_service_restart_debians_cron(sandbox: Sandbox) -> None:
+    """What package upgrades run: ``invoke-rc.d cron restart`` (it checks
+    /run/systemd/system, the runlevel or sysinit.target, is-enabled/is-active,
+    LoadState) and ``service cron restart``; both must restart the real unit."""
+    # The directory guestinit makes when its shim is the systemctl on PATH;
+    # this machine's own policy-rc.d ("exit 101", Docker's build guard) is
+    # hidden, as in an image without one.
+    sandbox.commands += [
+        "mkdir -p /run/systemd/system",
+        "mount --bind /dev/null /usr/sbin/policy-rc.d",
+    ]
+    run = sandbox.start("--start", "cron.service", unit_path=False)  # Debian's unit
+    wait_for(lambda: systemctl(sandbox, run, "is-active", "cron").returncode == 0)
+    namespace = ["nsenter", "-t", str(run.init_pid()), "-m", "--"]
+
+    def cron_pid() -> str:
+        return systemctl(sandbox, run, "show", "-p", "MainPID", "--value", "cron").stdout.strip()
+
+    def act(*command: str) -> "subprocess.CompletedProcess[str]":
+        return subprocess.run(
+            [*namespace, *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={"PATH": f"{shim_dir(sandbox)}:{SYSTEM_PATH}"},
+        )
+
+    level = systemctl(sandbox, run, "is-active", "sysinit.target", "multi-user.target")
+    assert level.stdout == "active\nactive\n"
+    # runlevel, where an image links it to systemctl as systemd-sysv does.
+    runlevel = launcher(sandbox.path("bin"), "runlevel")
+    assert act(str(runlevel)).stdout == "N 3\n"
+    first = cron_pid()
+    assert first not in ("", "0")
+    invoked = act("invoke-rc.d", "cron", "restart")
+    assert invoked.returncode == 0, invoked.stderr
+    assert "Defaulting to block" not in invoked.stderr, invoked.stderr
+    assert "could not determine current runlevel" not in invoked.stderr, invoked.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", first))
+    second = cron_pid()
+    served = act("service", "cron", "restart")
+    assert served.returncode == 0, served.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", second))
+    third = cron_pid()
+    # What debhelper's postinst snippets run on upgrade.
+    invoked = act("deb-systemd-invoke", "restart", "cron.service")
+    assert invoked.returncode == 0, invoked.stderr
+    wait_for(lambda: cron_pid() not in ("", "0", third))
+    assert systemctl(sandbox, run, "is-active", "cron").stdout == "active\n"
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
+    assert b"not found" not in run.stderr, run.stderr  # sysinit.target is known

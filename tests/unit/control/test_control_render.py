@@ -93,6 +93,25 @@ def test_status_of_a_failed_service_with_its_log() -> None:
     ]
 
 
+def test_status_of_a_service_waiting_to_restart_shows_when() -> None:
+    last: ExitInfo = {"pid": 99, "code": "exited", "status": 1, "status_name": None}
+    unit = sshd(
+        active_state="activating",
+        sub_state="auto-restart",
+        result="exit-code",
+        main_pid=None,
+        last_exit=last,
+        restarts=3,
+        restart_at=NOW + 0.75,
+    )
+    lines, _ = shown(Verb.STATUS, {"units": [unit], "missing": []})
+    assert (
+        "     Active: activating (auto-restart) (Result: exit-code) since "
+        "Tue 2023-11-14 22:13:20 UTC; 5s ago"
+    ) in lines.splitlines()
+    assert "    Restart: #3 at Tue 2023-11-14 22:13:25 UTC; in 750ms" in lines.splitlines()
+
+
 @pytest.mark.parametrize(
     ("last", "text"),
     [

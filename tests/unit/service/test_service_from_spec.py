@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from guestinit.service import model
 from guestinit.service.backoff import DOUBLING
 from guestinit.service.from_spec import deps, refusal, service_config
-from guestinit.service.states import Phase, Restart, Role, ServiceType
+from guestinit.service.states import Phase, Restart, Role, ServiceType, Sub
 from guestinit.unitfile import parse_unit_text
 
 
@@ -24,6 +24,45 @@ def test_defaults_are_ours_where_not_set() -> None:
     assert config.restart_steps == DOUBLING
     assert config.timeout_stop == 5.0
     assert config.commands == {Phase.START: (False,)}
+
+
+def _delays(text: str, count: int = 5) -> list[float]:
+    """The restart delays the model schedules for a unit that keeps crashing."""
+    config = service_config(spec(text))
+    state = model.initial(config)
+    state, _ = model.step(config, state, model.StartJob(), 0.0)
+    delays: list[float] = []
+    now = 0.0
+    for _ in range(count):
+        pid = 100 + len(delays)
+        state, _ = model.step(config, state, model.Spawned(Role.MAIN, pid), now)
+        state, _ = model.step(config, state, model.Exited(pid, 1), now)
+        while state.sub is not Sub.AUTO_RESTART:  # the kill states wait for Empty
+            state, _ = model.step(config, state, model.Empty(), now)
+        assert state.deadline is not None
+        delays.append(round(state.deadline - now, 6))
+        now = state.deadline
+        state, _ = model.step(config, state, model.Timer(), now)
+    return delays
+
+
+NO_LIMIT = "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/false\nRestart=always\n"
+
+
+def test_an_explicit_restart_sec_is_waited_each_time() -> None:
+    assert _delays(NO_LIMIT + "RestartSec=1\n") == [1.0] * 5
+    # One of the two growth settings alone changes nothing (systemd.service(5)).
+    assert _delays(NO_LIMIT + "RestartSec=1\nRestartSteps=4\n") == [1.0] * 5
+    assert _delays(NO_LIMIT + "RestartSec=1\nRestartMaxDelaySec=16\n") == [1.0] * 5
+
+
+def test_restart_steps_with_a_max_delay_grow_as_systemd_does() -> None:
+    text = NO_LIMIT + "RestartSec=1\nRestartSteps=4\nRestartMaxDelaySec=16\n"
+    assert _delays(text, 6) == [1.0, 2.0, 4.0, 8.0, 16.0, 16.0]
+
+
+def test_no_restart_settings_keep_our_doubling() -> None:
+    assert _delays(NO_LIMIT) == [0.1, 0.2, 0.4, 0.8, 1.6]
 
 
 def test_explicit_restart_steps_and_oneshot_timeout() -> None:
