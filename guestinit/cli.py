@@ -131,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit import hints_system
 
         return hints_system.main(argv[2:])
+    if argv[1:2] == ["tmpfiles"] or name == "systemd-tmpfiles":
+        from guestinit.tmpfiles import command
+
+        return command.main(argv[2:] if argv[1:2] == ["tmpfiles"] else argv[1:])
     if name == "systemctl":
         from guestinit.control import systemctl
 
