@@ -44,6 +44,10 @@ _EMPTY_POLL = 0.1
 _EMPTY_POLL_FIRST = 0.01
 _EMPTY_POLL_FIRST_FOR = 0.2
 
+# Shipped units (units/): tmpfiles.d at boot, and its safe lines after daemon-reload.
+TMPFILES_AT_BOOT = "systemd-tmpfiles-setup.service"
+TMPFILES_ON_RELOAD = "guestinit-tmpfiles-create.service"
+
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {
     UnitAction.POWEROFF,
@@ -80,6 +84,8 @@ class ManagerOptions:
     unit_cgroups: bool = True
     # Persistent= timer stamps live in STATE_DIR/timers.
     state_dir: str = "/var/lib/guestinit"
+    # Apply tmpfiles.d: at boot, and again (safe lines only) on daemon-reload.
+    tmpfiles: bool = False
 
 
 class Manager:
@@ -195,6 +201,7 @@ class Manager:
     def start(self, now: float) -> None:
         naming.announce_systemctl_shim(self._log)
         roots = list(self._registry.enabled_units()) + list(self._options.start)
+        roots = [TMPFILES_AT_BOOT, *roots] if self._options.tmpfiles else roots
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
@@ -294,7 +301,10 @@ class Manager:
         return self._registry.get(name)
 
     def reload_unit_files(self) -> list[str]:
-        return self._registry.reload()
+        warnings = self._registry.reload()
+        if self._options.tmpfiles and not self.stopping:
+            self.request_start([TMPFILES_ON_RELOAD], time.monotonic())
+        return warnings
 
     @property
     def enabled_dir(self) -> str:

@@ -17,6 +17,9 @@ from guestinit.unitfile import ExecCommand, ServiceSpec, UnitSpec
 # Every unit is ordered after these and pulled in by nothing: in a container
 # they are reached at once. DefaultDependencies= would add sysinit/basic here.
 IMPLICIT_TARGETS = ("sysinit.target", "basic.target")
+# tmpfiles.d applied at boot (systemd orders it before sysinit.target): a
+# daemon's /run/NAME must exist before it starts. Waited for only when started.
+BOOT_SETUP = ("systemd-tmpfiles-setup.service",)
 
 
 def phases(service: ServiceSpec) -> dict[Phase, tuple[ExecCommand, ...]]:
@@ -79,7 +82,7 @@ def deps(spec: UnitSpec, known: Mapping[str, UnitSpec] | None = None) -> Deps:
     also ordered after the implicit targets (harmless: they are reached at once)."""
     after = set(spec.after)
     if spec.default_dependencies and spec.name.endswith(".service"):
-        after.update(IMPLICIT_TARGETS)
+        after.update(IMPLICIT_TARGETS + BOOT_SETUP)
     return Deps(
         requires=frozenset(spec.requires),
         requisite=frozenset(spec.requisite),
