@@ -168,7 +168,7 @@ def _sources(files: list[str], root: str) -> tuple[list[str], list[Diagnostic]]:
         if name == "-":
             paths.append("/dev/stdin")
         elif name.startswith("/"):
-            paths.append(config.rooted(root, name))
+            paths.append(name)  # as given, even with --root (as systemd-tmpfiles does)
         else:
             found = config.find_config(name, root)
             if found is None:
