@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit.tmpfiles import command
 
         return command.main(argv[2:] if argv[1:2] == ["tmpfiles"] else argv[1:])
+    if name == "journalctl":
+        from guestinit.control import journalctl
+
+        return journalctl.main(argv[1:])
     if name == "systemctl":
         from guestinit.control import systemctl
 

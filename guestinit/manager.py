@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from guestinit import _log
 from guestinit.control.handler import open_control
+from guestinit.logs.ring import LogRing
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
@@ -122,6 +123,7 @@ class Manager:
         self._logs = LogRouter(
             log, options.log_format, options.log_dir, options.log_max_bytes, options.log_keep
         )
+        self._logs.unit_of_pid = lambda pid: self._pids.get(pid, (None,))[0]
         if self._logs.open_journal(options.journal_socket):
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = open_control(self, options.control_socket, options.control_group, log)
@@ -307,6 +309,10 @@ class Manager:
         return warnings
 
     @property
+    def log_ring(self) -> LogRing:
+        return self._logs.ring
+
+    @property
     def enabled_dir(self) -> str:
         return self._options.enabled_dir
 
@@ -469,7 +475,7 @@ class Manager:
         journal = unit.spec.service is not None and (
             unit.spec.service.standard_output.kind is StdKind.JOURNAL
         )
-        self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal)
+        self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal, unit.name)
         self._pids[handle.pid] = (unit.name, action.role)
         self._error_fds[handle.error_fd] = (unit.name, handle.pid, action.role)
         unit.sessions.add(handle.pid)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from guestinit import _log
 from guestinit.logs.format import LineFormat
 from guestinit.logs.lines import LineSplitter
+from guestinit.logs.ring import LogRing
 from guestinit.logs.sink import RotatingFile, StdoutSink
 from guestinit.logs.syslog_parse import parse_syslog
 
@@ -27,11 +28,12 @@ PARTIAL_DELAY = 0.1
 
 
 class _Pipe:
-    __slots__ = ("journal", "name", "pid", "splitter")
+    __slots__ = ("journal", "name", "pid", "splitter", "unit")
 
-    def __init__(self, name: str, pid: int, journal: bool) -> None:
+    def __init__(self, name: str, pid: int, journal: bool, unit: str | None = None) -> None:
         self.name = name
         self.pid = pid
+        self.unit = unit
         self.splitter = LineSplitter()
         # StandardOutput=journal: to journald when one listens, else the stream.
         self.journal = journal
@@ -58,6 +60,10 @@ class LogRouter:
         self._syslog_path: str | None = None
         self._min_severity = 7
         self._journal: socket.socket | None = None
+        # The last lines of every unit, for ctl logs / status and journalctl.
+        self.ring = LogRing()
+        # Which unit a syslog sender's pid belongs to (the manager knows).
+        self.unit_of_pid: Callable[[int], str | None] | None = None
 
     # ---- service pipes ---------------------------------------------------------------
     def new_pipe(self) -> tuple[int, int]:
@@ -66,9 +72,12 @@ class LogRouter:
         os.set_blocking(read_fd, False)
         return read_fd, write_fd
 
-    def attach(self, read_fd: int, name: str, pid: int, journal: bool = False) -> None:
-        """Start reading ``read_fd`` for process ``pid`` of unit ``name``."""
-        self._pipes[read_fd] = _Pipe(name, pid, journal)
+    def attach(
+        self, read_fd: int, name: str, pid: int, journal: bool = False, unit: str | None = None
+    ) -> None:
+        """Start reading ``read_fd`` for process ``pid`` of unit ``unit``,
+        whose lines are prefixed with ``name``."""
+        self._pipes[read_fd] = _Pipe(name, pid, journal, unit)
 
     def open_journal(self, path: str) -> bool:
         """Send StandardOutput=journal lines to journald's native socket at
@@ -106,7 +115,7 @@ class LogRouter:
             since = pipe.splitter.partial_since
             if since is not None and now - since >= PARTIAL_DELAY:
                 for line in pipe.splitter.flush():
-                    self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                    self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
 
     def _read_pipe(self, fd: int) -> None:
         pipe = self._pipes[fd]
@@ -118,13 +127,13 @@ class LogRouter:
             data = b""
         if not data:
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
             del self._pipes[fd]
             os.close(fd)
             return
 
         for line in pipe.splitter.feed(data, time.monotonic()):
-            self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+            self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
 
     # ---- the built-in syslog ------------------------------------------------------------
     def open_syslog(self, path: str, min_severity: int) -> bool:
@@ -158,12 +167,15 @@ class LogRouter:
             if int(message.severity) > self._min_severity:
                 continue
             name = message.ident or "syslog"
+            resolve = self.unit_of_pid
             self.emit(
                 name,
                 message.pid,
                 message.text.encode("utf-8", "replace"),
                 priority=int(message.facility) * 8 + int(message.severity),
                 unit_file=False,
+                unit=resolve(message.pid) if resolve and message.pid else None,
+                stream="syslog",
             )
 
     # ---- output ------------------------------------------------------------------------
@@ -175,14 +187,22 @@ class LogRouter:
         priority: int | None = None,
         unit_file: bool = True,
         journal: bool = False,
+        unit: str | None = None,
+        stream: str = "stdout",
     ) -> None:
         text = line.decode("utf-8", "replace")
+        now = time.time()
+        severity = 6 if priority is None else priority & 7
+        self.ring.add(now, unit, name, pid, text, stream, severity)
         if journal and self._journal is not None and self._to_journal(name, pid, text):
             return
         rendered = self._format.render(name, pid, text, priority=priority)
         self._sink.write(rendered)
         if self._log_dir and unit_file:
-            self._file(name).write(rendered)
+            # Files are read later, without the stream's context: each line
+            # says when it was written (local time, ISO 8601 with offset).
+            stamp = datetime.datetime.fromtimestamp(now).astimezone().isoformat("T", "milliseconds")
+            self._file(name).write(f"{stamp} ".encode() + rendered)
 
     def _to_journal(self, name: str, pid: int | None, text: str) -> bool:
         """journald's native protocol: KEY=VALUE lines in one datagram."""
@@ -216,7 +236,7 @@ class LogRouter:
                 self._read_pipe(fd)
         for fd, pipe in list(self._pipes.items()):
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
             os.close(fd)
         self._pipes.clear()
         self._sink.flush()

@@ -231,7 +231,6 @@ class Applier:
                 os.lchown(path, uid, gid)
 
 
-
 def _masked_mode(mode: int, current: int) -> int:
     """``~MODE``: bits the file lacks entirely stay off (tmpfiles.d(5))."""
     if not current & 0o111:
@@ -259,7 +258,8 @@ def lookup_id(name: str, root: str, database: str) -> int:
                 return pwd.getpwnam(name).pw_uid
             return grp.getgrnam(name).gr_gid
         except KeyError:
-            raise LookupError(f"unknown {'user' if database == 'passwd' else 'group'} {name!r}")
+            kind = "user" if database == "passwd" else "group"
+            raise LookupError(f"unknown {kind} {name!r}") from None
     with open(rooted(root, f"/etc/{database}"), encoding="utf-8", errors="replace") as table:
         for row in table:
             fields = row.split(":")

@@ -79,7 +79,9 @@ def main(argv: list[str]) -> int:
         return 0
     wanted = {"--create", "--remove", "--clean"} & set(options)
     if not wanted:
-        _log.write_quietly(2, "You need to specify at least one of --clean, --create, or --remove.\n")
+        _log.write_quietly(
+            2, "You need to specify at least one of --clean, --create, or --remove.\n"
+        )
         return 1
     if "--clean" in options:
         _log.write_quietly(2, "systemd-tmpfiles: --clean: age-based cleaning is not implemented\n")
@@ -143,11 +145,12 @@ def run(
 
 
 def _parse(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
-    found, words = [], []
+    found: list[tuple[str, str]] = []
+    words: list[str] = []
     rest = argv
     while rest:
-        options, rest = _argv.parse(rest, "hE", _LONG)
-        found += options
+        parsed, rest = _argv.parse(rest, "hE", _LONG)
+        found += parsed
         if rest:
             words.append(rest[0])
             rest = rest[1:]

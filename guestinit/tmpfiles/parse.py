@@ -182,7 +182,9 @@ def parse_line(text: str, origin: str, context: SpecifierContext) -> tuple[Line,
     path = os.path.normpath(path).replace("//", "/")
     if path == "/var/run" or path.startswith("/var/run/"):
         fixed = "/run" + path[len("/var/run") :]
-        message = f"line references path below legacy directory /var/run/, updating {path} -> {fixed}"
+        message = (
+            f"line references path below legacy directory /var/run/, updating {path} -> {fixed}"
+        )
         notes.append(Diagnostic(origin, message, Severity.WARNING))
         path = fixed
     mode, masked, mode_create_only = _mode(mode_field)
@@ -268,8 +270,8 @@ def _device(argument: str | None) -> None:
         raise LineError(f"device numbers must be MAJOR:MINOR, got {argument!r}")
 
 
-_AGE_UNITS = ("usec", "us", "msec", "ms", "seconds", "second", "sec", "s", "minutes")
-_AGE_UNITS += ("minute", "min", "m", "hours", "hour", "hr", "h", "days", "day", "d")
+_AGE_UNITS: tuple[str, ...] = ("usec", "us", "msec", "ms", "seconds", "second", "sec", "s")
+_AGE_UNITS += ("minutes", "minute", "min", "m", "hours", "hour", "hr", "h", "days", "day", "d")
 _AGE_UNITS += ("weeks", "week", "w")
 
 
@@ -362,9 +364,9 @@ def _escape(text: str, at: int) -> tuple[str, int]:
         return chr(int(text[at + 2 : at + 6], 16)), at + 6
     if char == "U" and _is_hex(text[at + 2 : at + 10], 8):
         return chr(int(text[at + 2 : at + 10], 16)), at + 10
-    if char in "01234567" and all(c in "01234567" for c in text[at + 1 : at + 4]):
-        if len(text[at + 1 : at + 4]) == 3:
-            return chr(int(text[at + 1 : at + 4], 8)), at + 4
+    octal = text[at + 1 : at + 4]
+    if len(octal) == 3 and all(c in "01234567" for c in octal):
+        return chr(int(text[at + 1 : at + 4], 8)), at + 4
     raise LineError(f"invalid escape \\{char}")
 
 

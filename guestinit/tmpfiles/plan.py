@@ -22,7 +22,7 @@ class Selection:
 
 def _under(path: str, prefix: str) -> bool:
     prefix = prefix.rstrip("/") or "/"
-    return prefix == "/" or path == prefix or path.startswith(prefix + "/")
+    return prefix in ("/", path) or path.startswith(prefix + "/")
 
 
 def wanted(line: Line, selection: Selection) -> bool:
@@ -52,7 +52,9 @@ def merge(
             owner = next((g for g in group if g.type in OWNING_TYPES), None)
             if owner is not None and line.type in OWNING_TYPES:
                 if not _same(owner, line):
-                    message = f'duplicate line for path "{line.path}", ignoring (see {owner.origin})'
+                    message = (
+                        f'duplicate line for path "{line.path}", ignoring (see {owner.origin})'
+                    )
                     notes.append(Diagnostic(line.origin, message, Severity.WARNING))
                 continue
             group.append(line)

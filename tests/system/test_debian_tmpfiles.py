@@ -90,9 +90,9 @@ def test_mariadb_starts_with_its_tmpfiles_directory_and_answers(sandbox: Sandbox
     wait_active(run, "mariadb.service")
     run_dir = in_namespace(run, "/run/mysqld")
     assert run_dir.stat().st_uid == int(_id("mysql")) and oct(run_dir.stat().st_mode)[-4:] == "0755"
+    enter = ["nsenter", "-t", str(run.init_pid()), "-m", "--"]
     query = subprocess.run(
-        ["nsenter", "-t", str(run.init_pid()), "-m", "--"]
-        + ["mariadb", "--socket=/run/mysqld/mysqld.sock", "-N", "-e", "select 6*7"],
+        [*enter, "mariadb", "--socket=/run/mysqld/mysqld.sock", "-N", "-e", "select 6*7"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -155,7 +155,9 @@ def test_php_fpm_starts_with_its_tmpfiles_directory_and_answers(sandbox: Sandbox
     sock = in_namespace(run, "/run/php/php8.2-fpm.sock")
     assert fastcgi_get_values(str(sock))["FCGI_MPXS_CONNS"] == "0"
     # ExecStartPost's socket helper made the generic name (through alternatives).
-    assert os.readlink(in_namespace(run, "/run/php/php-fpm.sock")) == "/etc/alternatives/php-fpm.sock"
+    assert (
+        os.readlink(in_namespace(run, "/run/php/php-fpm.sock")) == "/etc/alternatives/php-fpm.sock"
+    )
     stop(run)
 
 

@@ -40,7 +40,12 @@ def test_missing_fields_are_dashes_and_the_argument_is_the_rest() -> None:
 
 def test_modifiers() -> None:
     line = one("w-! /proc/sys/vm/x - - - - 10")
-    assert (line.type, line.boot, line.ignore_failure, line.plus) == (Type.WRITE_FILE, True, True, False)
+    assert (line.type, line.boot, line.ignore_failure, line.plus) == (
+        Type.WRITE_FILE,
+        True,
+        True,
+        False,
+    )
     assert one("f+ /x").type is Type.TRUNCATE_FILE
     assert one("f~ /x - - - - aGk=").content == b"hi"
     assert one("L+ /x - - - - /y").plus

@@ -33,7 +33,10 @@ def test_parents_first_globs_last_and_removal_reversed() -> None:
 
 def test_first_file_wins_a_conflict_and_the_other_line_is_reported() -> None:
     groups, notes = merge(parsed("d /run/x 0700", "d /run/x 0755\nz /run/x - nobody"), Selection())
-    assert [(line.type.value, line.mode) for line in groups["/run/x"]] == [("d", 0o700), ("z", None)]
+    assert [(line.type.value, line.mode) for line in groups["/run/x"]] == [
+        ("d", 0o700),
+        ("z", None),
+    ]
     assert len(notes) == 1 and notes[0].origin == "1.conf:1"
     assert notes[0].severity is Severity.WARNING
 
