@@ -169,6 +169,8 @@ class Manager:
             due.append(partial)
         due.extend(self._health.deadlines(self._units.values()))
         due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
+        held = self._control[1].next_deadline() if self._control is not None else None
+        due.extend([held] if held is not None else [])
         return min(due) if due else None
 
     def tick(self, now: float) -> None:

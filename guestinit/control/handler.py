@@ -188,6 +188,10 @@ class ControlHandler:
         self._log_waiters.append((request, peer.connection, time.monotonic() + LOGS_WAIT))
         return DEFER
 
+    def next_deadline(self) -> float | None:
+        """When a held ``logs`` request is due its (empty) answer."""
+        return min((give_up for _, _, give_up in self._log_waiters), default=None)
+
     def _check_log_waiters(self) -> None:
         assert self.reply is not None
         now = time.monotonic()
