@@ -30,7 +30,7 @@ from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
-from guestinit.service.tracking import ProcessTable, signal_all
+from guestinit.service.tracking import ProcessTable, nearest_known, signal_all
 from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
@@ -123,7 +123,7 @@ class Manager:
         self._logs = LogRouter(
             log, options.log_format, options.log_dir, options.log_max_bytes, options.log_keep
         )
-        self._logs.unit_of_pid = lambda pid: self._pids.get(pid, (None,))[0]
+        self._logs.unit_of_pid = self._unit_of_pid
         if self._logs.open_journal(options.journal_socket):
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = open_control(self, options.control_socket, options.control_group, log)
@@ -515,6 +515,12 @@ class Manager:
             if whom is Whom.REST and state.main_pid is not None:
                 members.discard(state.main_pid)
             signal_all(members, number)
+
+    def _unit_of_pid(self, pid: int) -> str | None:
+        """The unit a syslog sender belongs to: its main or control process,
+        or a descendant of one."""
+        found = nearest_known(pid, self._pids)
+        return self._pids[found][0] if found is not None else None
 
     def _process_table(self) -> ProcessTable:
         if self._scan is None:

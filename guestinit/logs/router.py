@@ -12,6 +12,7 @@ import datetime
 import functools
 import os
 import socket
+import struct
 import time
 from collections.abc import Callable
 
@@ -152,6 +153,9 @@ class LogRouter:
             self._log.warning(f"built-in syslog: cannot bind {path}: {error.strerror}")
             return False
         listener.setblocking(False)
+        # The kernel tells each sender's pid (SCM_CREDENTIALS): what a line is
+        # attributed to a unit by, whether or not the message names a pid.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self._syslog, self._syslog_path, self._min_severity = listener, path, min_severity
         return True
 
@@ -160,10 +164,11 @@ class LogRouter:
         now = datetime.datetime.now(datetime.UTC).astimezone()
         for _ in range(256):  # bounded: other descriptors get their turn too
             try:
-                datagram = self._syslog.recv(65536)
+                datagram, ancillary, _flags, _address = self._syslog.recvmsg(65536, _CREDS_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             message = parse_syslog(datagram, now)
+            sender = _sender_pid(ancillary) or message.pid
             if int(message.severity) > self._min_severity:
                 continue
             name = message.ident or "syslog"
@@ -174,7 +179,7 @@ class LogRouter:
                 message.text.encode("utf-8", "replace"),
                 priority=int(message.facility) * 8 + int(message.severity),
                 unit_file=False,
-                unit=resolve(message.pid) if resolve and message.pid else None,
+                unit=resolve(sender) if resolve and sender else None,
                 stream="syslog",
             )
 
@@ -249,6 +254,18 @@ class LogRouter:
             self._syslog.close()
             if self._syslog_path and _is_socket(self._syslog_path):
                 os.unlink(self._syslog_path)
+
+
+_UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+_CREDS_SPACE = socket.CMSG_SPACE(_UCRED.size)
+
+
+def _sender_pid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = _UCRED.unpack(data[: _UCRED.size])[0]
+            return pid if pid > 0 else None
+    return None
 
 
 def _is_socket(path: str) -> bool:

@@ -26,6 +26,10 @@ def talker(sandbox: Sandbox) -> Path:
     return fifo
 
 
+def enter(init: int) -> list[str]:
+    return ["nsenter", "-t", str(init), "-m", "--"]
+
+
 def journalctl(sandbox: Sandbox, init: int, *args: str) -> "subprocess.CompletedProcess[str]":
     bin_dir = sandbox.path("bin")
     shim = launcher(bin_dir, "journalctl")
@@ -64,8 +68,18 @@ def test_ctl_logs_follows_new_lines(sandbox: Sandbox) -> None:
     init = run.init_pid()
     wait_for(lambda: "hello" in ctl(run, "logs", "talker").stdout)
     follower = subprocess.Popen(
-        ["nsenter", "-t", str(init), "-m", "--", sys.executable, "-m", "guestinit"]
-        + ["ctl", "logs", "talker", "-f", "-n", "1", "-o", "cat"],
+        [
+            *enter(init),
+            sys.executable,
+            "-m",
+            "guestinit",
+            "ctl",
+            "logs",
+            "talker",
+            "-f",
+            "-n1",
+            "-ocat",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
@@ -81,3 +95,22 @@ def test_ctl_logs_follows_new_lines(sandbox: Sandbox) -> None:
     finally:
         follower.kill()
         follower.wait()
+
+
+def test_syslog_lines_belong_to_the_unit_of_their_sender(sandbox: Sandbox) -> None:
+    """logger, a child of the unit's main process, through the built-in syslog."""
+    socket_path = sandbox.path("dev-log")
+    sandbox.unit(
+        "syslogger.service",
+        f"[Service]\nExecStart=/bin/sh -c 'logger -u {socket_path} -t mytag via syslog;"
+        " exec sleep 600'\n",
+    )
+    run = sandbox.start("--start", "syslogger.service")
+    init = run.init_pid()
+    wait_for(lambda: "via syslog" in journalctl(sandbox, init, "-u", "syslogger").stdout)
+    (record,) = [
+        json.loads(line)
+        for line in journalctl(sandbox, init, "-u", "syslogger", "-o", "json").stdout.splitlines()
+    ]
+    assert (record["SYSLOG_IDENTIFIER"], record["_TRANSPORT"]) == ("mytag", "syslog")
+    assert record["MESSAGE"] == "via syslog"

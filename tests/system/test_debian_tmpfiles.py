@@ -214,3 +214,29 @@ def _id(user: str) -> str:
     import pwd
 
     return str(pwd.getpwnam(user).pw_uid)
+
+
+def test_a_package_installed_into_a_running_container(sandbox: Sandbox) -> None:
+    """A maintainer script's `systemd-tmpfiles --create NAME.conf`, and
+    `systemctl daemon-reload` when the script found no systemd-tmpfiles."""
+    env = tmpfiles_only(sandbox)
+    run = sandbox.start("--start", "systemd-tmpfiles-setup.service", unit_path=False, env=env)
+    wait_active(run, "systemd-tmpfiles-setup.service")
+    added = sandbox.path("tmpfiles.d")
+    (added / "by-postinst.conf").write_text("d /run/by-postinst 0750 - -\n")
+    enter = ["nsenter", "-t", str(run.init_pid()), "-m", "--"]
+    script = subprocess.run(
+        [*enter, "systemd-tmpfiles", "--create", "by-postinst.conf"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert script.returncode == 0, script.stderr
+    assert oct(in_namespace(run, "/run/by-postinst").stat().st_mode)[-4:] == "0750"
+    (added / "by-reload.conf").write_text("d /run/by-reload 0700 - -\nr! /run/by-postinst\n")
+    assert ctl(run, "daemon-reload").returncode == 0
+    wait_for(in_namespace(run, "/run/by-reload").exists, timeout=30)
+    assert in_namespace(run, "/run/by-postinst").exists()  # "!" lines: only at boot
+    stop(run)
