@@ -44,6 +44,8 @@ class Applier:
         self._guard(line, self._remove, create=False)
 
     def create(self, line: Line) -> None:
+        if line.credential:
+            return  # "^": no credentials are passed to us; systemd skips such lines too
         if line.type in UNSUPPORTED_TYPES:
             self._note(line, f"line type {line.type.value!r} is not supported here; ignored")
             return

@@ -136,3 +136,13 @@ def test_a_postinst_style_call_by_file_name(tmp_path: Path) -> None:
 def test_usage() -> None:
     assert ours().returncode == 1
     assert "--create" in ours("--help").stdout
+
+
+def test_minus_makes_a_failure_a_warning_and_caret_lines_are_skipped(tmp_path: Path) -> None:
+    config = tmp_path / "x.conf"
+    (tmp_path / "blocked").write_text("a file, not a directory\n")
+    config.write_text("d- /blocked/sub\nf^ /from-credential - - - - name\nd /made\n")
+    done = ours(f"--root={tmp_path}", "--create", str(config))
+    assert done.returncode == 0, done.stderr
+    assert f"{config}:1: " in done.stderr  # still said
+    assert not (tmp_path / "from-credential").exists() and (tmp_path / "made").is_dir()
