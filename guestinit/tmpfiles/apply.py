@@ -204,7 +204,7 @@ class Applier:
     def _copy(self, line: Line, path: str) -> None:
         source = self._at(line.argument or os.path.join(FACTORY, line.path.lstrip("/")))
         if not os.path.lexists(source):
-            raise Failed(f"copy source {source} does not exist")
+            return  # nothing to copy (systemd's /.extra/ files are optional): skipped
         if os.path.lexists(path) and not (_is_dir(path) and not os.listdir(path)):
             return  # there already, and not an empty directory: nothing to do
         self._parents(path)

@@ -158,6 +158,9 @@ def parse_text(
         origin = f"{file}:{number}"
         try:
             line, notes = parse_line(stripped, origin, context)
+        except Unresolvable as error:
+            problems.append(Diagnostic(origin, str(error), Severity.WARNING))
+            continue
         except LineError as error:
             problems.append(Diagnostic(origin, str(error)))
             continue
@@ -170,6 +173,12 @@ class LineError(ValueError):
     """Why a line is skipped."""
 
 
+class Unresolvable(LineError):
+    """A specifier with no value here (%m without /etc/machine-id, as in a
+    fresh image): the line is skipped with a warning, as systemd-tmpfiles
+    skips it, not counted as invalid."""
+
+
 def parse_line(text: str, origin: str, context: SpecifierContext) -> tuple[Line, list[Diagnostic]]:
     fields, argument = split_fields(text)
     fields += ["-"] * (6 - len(fields))
@@ -180,7 +189,7 @@ def parse_line(text: str, origin: str, context: SpecifierContext) -> tuple[Line,
     if not path.startswith("/"):
         raise LineError(f"path {path!r} is not absolute")
     path = os.path.normpath(path).replace("//", "/")
-    if path == "/var/run" or path.startswith("/var/run/"):
+    if path.startswith("/var/run/"):
         fixed = "/run" + path[len("/var/run") :]
         message = (
             f"line references path below legacy directory /var/run/, updating {path} -> {fixed}"
@@ -419,7 +428,7 @@ def expand(text: str, ctx: SpecifierContext) -> str:
         if key not in table:
             raise LineError(f"unknown specifier %{key} in {text!r}")
         if key in "bm" and not table[key]:
-            raise LineError(f"%{key} cannot be resolved here in {text!r}")
+            raise Unresolvable(f"%{key} has no value here: line skipped ({text!r})")
         out.append(table[key])
         at += 2
     return "".join(out)

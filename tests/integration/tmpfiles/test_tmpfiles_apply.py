@@ -146,3 +146,25 @@ def test_minus_makes_a_failure_a_warning_and_caret_lines_are_skipped(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert f"{config}:1: " in done.stderr  # still said
     assert not (tmp_path / "from-credential").exists() and (tmp_path / "made").is_dir()
+
+
+@pytest.mark.skipif(REAL is None, reason="no real systemd-tmpfiles on this machine")
+def test_this_machines_whole_tmpfiles_d_gives_the_same_tree(tmp_path: Path) -> None:
+    """Every tmpfiles.d file installed here (systemd's own, dbus, podman...),
+    applied at "boot" to two empty roots: by the real one and by ours."""
+    assert REAL is not None
+    configs = sorted(Path("/usr/lib/tmpfiles.d").glob("*.conf"))
+    for name in ("real", "ours"):
+        (tmp_path / name / "usr/lib/tmpfiles.d").mkdir(parents=True)
+        (tmp_path / name / "etc").mkdir()
+        for config in configs:
+            shutil.copy(config, tmp_path / name / "usr/lib/tmpfiles.d" / config.name)
+        for table in ("passwd", "group"):
+            shutil.copy(f"/etc/{table}", tmp_path / name / "etc" / table)
+    flags = ["--create", "--remove", "--boot", "--exclude-prefix=/dev"]
+    real = subprocess.run(
+        [REAL, f"--root={tmp_path / 'real'}", *flags], capture_output=True, text=True, check=False
+    )
+    mine = ours(f"--root={tmp_path / 'ours'}", *flags)
+    assert listing(tmp_path / "ours") == listing(tmp_path / "real")
+    assert (mine.returncode, real.returncode) == (0, 0), mine.stderr + real.stderr
