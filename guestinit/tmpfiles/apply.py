@@ -54,8 +54,10 @@ class Applier:
     def _guard(self, line: Line, step: Callable[[Line], None], create: bool) -> None:
         try:
             step(line)
-        except (Failed, OSError, LookupError) as error:
+        except Exception as error:  # one line's fault, never the whole run's
             message = _describe(error)
+            if not isinstance(error, Failed | OSError | LookupError):
+                message = f"internal error: {type(error).__name__}: {message}"
             if create and line.ignore_failure:
                 self.problems.append(Diagnostic(line.origin, message, Severity.WARNING))
             else:
