@@ -114,3 +114,15 @@ def test_syslog_lines_belong_to_the_unit_of_their_sender(sandbox: Sandbox) -> No
     ]
     assert (record["SYSLOG_IDENTIFIER"], record["_TRANSPORT"]) == ("mytag", "syslog")
     assert record["MESSAGE"] == "via syslog"
+
+
+def test_log_dir_lines_carry_their_time(sandbox: Sandbox) -> None:
+    import re
+
+    logs = sandbox.path("logs")
+    sandbox.unit("once.service", "[Service]\nType=oneshot\nExecStart=/bin/echo written down\n")
+    run = sandbox.start(f"--log-dir={logs}", "--start=once.service", "--", "true")
+    assert run.wait(timeout=30) == 0
+    (line,) = (logs / "once.log").read_text().splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
+    assert re.fullmatch(stamp + r" once\[\d+\]: written down", line), line
