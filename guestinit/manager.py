@@ -32,6 +32,7 @@ from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub
 from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, nearest_known, signal_all
 from guestinit.unitfile import StdKind, UnitAction
+from guestinit.unitfile.load import find_unit_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class Manager:
     def start(self, now: float) -> None:
         naming.announce_systemctl_shim(self._log)
         roots = list(self._registry.enabled_units()) + list(self._options.start)
-        roots = [TMPFILES_AT_BOOT, *roots] if self._options.tmpfiles else roots
+        roots = [*self._tmpfiles_unit(TMPFILES_AT_BOOT), *roots]
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
@@ -306,9 +307,19 @@ class Manager:
 
     def reload_unit_files(self) -> list[str]:
         warnings = self._registry.reload()
-        if self._options.tmpfiles and not self.stopping:
-            self.request_start([TMPFILES_ON_RELOAD], time.monotonic())
+        if not self.stopping:
+            self.request_start(self._tmpfiles_unit(TMPFILES_ON_RELOAD), time.monotonic())
         return warnings
+
+    def _tmpfiles_unit(self, name: str) -> list[str]:
+        """``[name]`` when tmpfiles.d is to be applied and the unit exists
+        (a --unit-path without the shipped units has none: said once, at info)."""
+        if not self._options.tmpfiles:
+            return []
+        if find_unit_file(name, self._registry.unit_path) is None:
+            self._log.info(f"{name} is not on the unit path: tmpfiles.d not applied")
+            return []
+        return [name]
 
     @property
     def log_ring(self) -> LogRing:
