@@ -85,7 +85,8 @@ class Namespace:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            env={"PATH": SYSTEM_PATH, **(env or {})},
+            # The machine's own root: never its tmpfiles.d (systemd's "D /tmp").
+            env={"PATH": SYSTEM_PATH, "GUESTINIT_TMPFILES": "off", **(env or {})},
         )
         self.pid = self._init_pid()
 

@@ -8,6 +8,8 @@ Layout (see DESIGN.md in the steering repo for the why):
                 reaper, spawning the main process, the drain, parent notification.
 - ``_argv``     a tiny getopt-style parser; ``_log`` the stderr logger;
                 ``_signames`` signal names <-> numbers.
+- ``tmpfiles/`` tmpfiles.d applied without systemd (``systemd-tmpfiles``,
+                ``guestinit tmpfiles``), run as a unit's process, never in PID 1.
 - ``hints``     runtime environment hints from cgroup limits (pure);
                 ``hints_system`` reads the limits, prints or applies them.
 

@@ -70,6 +70,8 @@ options:
                           NODE_OPTIONS, ...) unless set already; GUESTINIT_HINTS=1
   --journal-socket PATH   journald's socket for StandardOutput=journal, used when it
                           listens (default /run/systemd/journal/socket)
+  --tmpfiles MODE         apply tmpfiles.d at boot and on daemon-reload: auto (default:
+                          as PID 1), on, off; GUESTINIT_TMPFILES
   --state-dir DIR         where state survives restarts: Persistent= timer stamps
                           (default /var/lib/guestinit)
   -v, --verbose           more messages (repeatable: info, debug, trace)
@@ -78,7 +80,7 @@ options:
   -h, --help              print this help and exit
 
 environment: GUESTINIT_LOG_LEVEL=error|warning|info|debug|trace, GUESTINIT_GRACE,
-GUESTINIT_UNIT_PATH, GUESTINIT_PROCSHIM, GUESTINIT_HINTS.
+GUESTINIT_UNIT_PATH, GUESTINIT_PROCSHIM, GUESTINIT_HINTS, GUESTINIT_TMPFILES.
 exit status: the main process's; 128+N if it died of signal N; 126 not executable;
 127 not found; 2 usage error.
 """
@@ -108,6 +110,7 @@ _LONG = {
     "syslog-min-severity=": "--syslog-min-severity",
     "state-dir=": "--state-dir",
     "journal-socket=": "--journal-socket",
+    "tmpfiles=": "--tmpfiles",
     "no-unit-cgroups": "--no-unit-cgroups",
     "procshim=": "--procshim",
     "no-procshim": "--no-procshim",
@@ -134,6 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         from guestinit import hints_system
 
         return hints_system.main(argv[2:])
+    if argv[1:2] == ["tmpfiles"] or name == "systemd-tmpfiles":
+        from guestinit.tmpfiles import command
+
+        return command.main(argv[2:] if argv[1:2] == ["tmpfiles"] else argv[1:])
+    if name == "journalctl":
+        from guestinit.control import journalctl
+
+        return journalctl.main(argv[1:])
     if name in ("systemctl", "runlevel"):
         from guestinit.control import systemctl
 
@@ -205,6 +216,8 @@ def _build(
     control: dict[str, str] = {}
     if env.get("GUESTINIT_CONTROL_SOCKET"):
         control["socket"] = env["GUESTINIT_CONTROL_SOCKET"]
+    if env.get("GUESTINIT_TMPFILES"):
+        control["tmpfiles"] = env["GUESTINIT_TMPFILES"]
     for option, value in options:
         if option == "-h":
             return USAGE
@@ -289,6 +302,7 @@ _LOG_OPTIONS = {
     "--syslog-min-severity": "syslog_min_severity",
     "--state-dir": "state_dir",
     "--journal-socket": "journal_socket",
+    "--tmpfiles": "tmpfiles",
 }
 _SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
@@ -306,6 +320,10 @@ def _log_options(values: dict[str, str]) -> dict[str, object]:
     for name in ("log_dir", "state_dir", "journal_socket"):
         if name in values:
             options[name] = values[name]
+    tmpfiles = values.get("tmpfiles", "auto")
+    if tmpfiles not in ("auto", "on", "off"):
+        raise ValueError(f"--tmpfiles takes auto, on or off, got {tmpfiles!r}")
+    options["tmpfiles"] = tmpfiles == "on" or (tmpfiles == "auto" and os.getpid() == 1)
     if values.get("unit_cgroups") == "no":
         options["unit_cgroups"] = False
     if "log_max_bytes" in values:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from guestinit import _log
 from guestinit._ratelimit import LimitedLog
 from guestinit.control.handler import open_control
+from guestinit.logs.ring import LogRing
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
@@ -37,9 +38,10 @@ from guestinit.service.socket_units import SocketUnits
 from guestinit.service.spawn import SetupFailed, read_spawn_error
 from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
-from guestinit.service.tracking import ProcessTable, signal_all, signal_process
+from guestinit.service.tracking import ProcessTable, nearest_known, signal_all, signal_process
 from guestinit.service.transaction import Transaction
 from guestinit.unitfile import StdKind, UnitAction
+from guestinit.unitfile.load import find_unit_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,6 +54,10 @@ if TYPE_CHECKING:
 _EMPTY_POLL = 0.1
 _EMPTY_POLL_FIRST = 0.01
 _EMPTY_POLL_FIRST_FOR = 0.2
+
+# Shipped units (units/): tmpfiles.d at boot, and its safe lines after daemon-reload.
+TMPFILES_AT_BOOT = "systemd-tmpfiles-setup.service"
+TMPFILES_ON_RELOAD = "guestinit-tmpfiles-create.service"
 
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {
@@ -89,6 +95,8 @@ class ManagerOptions:
     unit_cgroups: bool = True
     # Persistent= timer stamps live in STATE_DIR/timers.
     state_dir: str = "/var/lib/guestinit"
+    # Apply tmpfiles.d: at boot, and again (safe lines only) on daemon-reload.
+    tmpfiles: bool = False
 
 
 class Manager:
@@ -133,6 +141,7 @@ class Manager:
         self._logs = LogRouter(
             log, options.log_format, options.log_dir, options.log_max_bytes, options.log_keep
         )
+        self._logs.unit_of_pid = self._unit_of_pid
         if self._logs.open_journal(options.journal_socket):
             log.info(f"StandardOutput=journal goes to journald at {options.journal_socket}")
         self._control = open_control(self, options.control_socket, options.control_group, log)
@@ -193,6 +202,8 @@ class Manager:
         due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
         if (flush := self._limited.next_deadline()) is not None:
             due.append(flush)
+        held = self._control[1].next_deadline() if self._control is not None else None
+        due.extend([held] if held is not None else [])
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -233,6 +244,7 @@ class Manager:
             if target is not None and target.kind == "target":
                 target.target_active = True
         roots = list(self._registry.enabled_units()) + list(self._options.start)
+        roots = [*self._tmpfiles_unit(TMPFILES_AT_BOOT), *roots]
         if not roots:
             self._log.info("no units to start")
         self._boot = set(self.request_start(roots, now))
@@ -331,7 +343,24 @@ class Manager:
         return self._registry.get(name)
 
     def reload_unit_files(self) -> list[str]:
-        return self._registry.reload()
+        warnings = self._registry.reload()
+        if not self.stopping:
+            self.request_start(self._tmpfiles_unit(TMPFILES_ON_RELOAD), time.monotonic())
+        return warnings
+
+    def _tmpfiles_unit(self, name: str) -> list[str]:
+        """``[name]`` when tmpfiles.d is to be applied and the unit exists
+        (a --unit-path without the shipped units has none: said once, at info)."""
+        if not self._options.tmpfiles:
+            return []
+        if find_unit_file(name, self._registry.unit_path) is None:
+            self._log.info(f"{name} is not on the unit path: tmpfiles.d not applied")
+            return []
+        return [name]
+
+    @property
+    def log_ring(self) -> LogRing:
+        return self._logs.ring
 
     @property
     def enabled_dir(self) -> str:
@@ -458,7 +487,7 @@ class Manager:
         journal = unit.spec.service is not None and (
             unit.spec.service.standard_output.kind is StdKind.JOURNAL
         )
-        self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal)
+        self._logs.attach(read_fd, naming.log_name(unit), handle.pid, journal, unit.name)
         self._pids[handle.pid] = (unit.name, action.role)
         if action.role is Role.MAIN:
             self._owner.spawned_main(unit)
@@ -498,6 +527,12 @@ class Manager:
         if whom is Whom.REST and unit.state.main_pid is not None:
             targets.pop(unit.state.main_pid, None)
         signal_all(set(targets), number, {p: t for p, t in targets.items() if t is not None})
+
+    def _unit_of_pid(self, pid: int) -> str | None:
+        """The unit a syslog sender belongs to: its main or control process,
+        or a descendant of one."""
+        found = nearest_known(pid, self._pids)
+        return self._pids[found][0] if found is not None else None
 
     def _process_table(self) -> ProcessTable:
         if self._scan is None:

@@ -17,6 +17,7 @@
 #                           can change what runs as PID 1
 #   /usr/bin/systemctl      -> guestinit (the systemctl shim), unless the image
 #                           has a real systemctl or --no-systemctl is given
+#                           (systemd-tmpfiles and journalctl: the same)
 #   /etc/guestinit/units/U  a link per --units name: enabled, started at boot
 #   /sbin/init              -> /usr/bin/guestinit, with --sbin-init (VM images)
 #
@@ -229,6 +230,16 @@ if [ "$systemctl_shim" = 1 ]; then
     else
         say "leaving the image's own /usr/bin/systemctl alone (no systemctl shim)"
     fi
+    # systemd-tmpfiles (tmpfiles.d at boot, maintainer scripts) and journalctl
+    # (the per-unit log view): the same rule, never over the real ones.
+    for tool in systemd-tmpfiles journalctl; do
+        tool_path="$(in_root "/usr/bin/$tool")"
+        if [ ! -e "$tool_path" ] || [ "$(readlink "$tool_path")" = guestinit ]; then
+            ln -sfn guestinit "$tool_path"
+        else
+            say "leaving the image's own /usr/bin/$tool alone"
+        fi
+    done
 fi
 
 # 5. Enabled units: a link in /etc/guestinit/units each, to our shipped unit

@@ -19,6 +19,12 @@ settings.register_profile(
 settings.load_profile("shared-machine")
 
 
+# Every guestinit a test starts shares this machine's root: its tmpfiles.d
+# (systemd's "D /tmp" among them) must never be applied here. Tests of
+# tmpfiles turn it on with a configuration of their own bound over it.
+os.environ["GUESTINIT_TMPFILES"] = "off"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.geteuid() == 0 and shutil.which("unshare"):
         return

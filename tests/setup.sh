@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 # runc, qemu under TCG, packer, debootstrap for their root filesystems).
 PACKAGES=(tini dumb-init util-linux bsdutils procps psmisc python3 python3-venv gcc hyperfine
           openssh-server openssh-client cron rsyslog logrotate
+          mariadb-server haproxy php8.2-fpm
           fuse3 libfuse2 lxcfs
           podman runc slirp4netns debootstrap qemu-system-x86 qemu-utils e2fsprogs xfsprogs packer
           uuid-runtime)

@@ -59,6 +59,7 @@ verbs:
   list-units [PATTERN...]   list-timers [PATTERN...]          cat UNIT...
   show [UNIT...]            enable UNIT...    disable UNIT...  daemon-reload
   poweroff  reboot  halt    exit [CODE]       health
+  logs [UNIT...] [-n N] [-f] [--since TIME] [-o short|cat|json]
 
 options:
   --json                print the manager's answer as JSON
@@ -121,6 +122,10 @@ class Invocation:
 
 def main(argv: list[str]) -> int:
     """``guestinit ctl ARGV...``; returns the exit code."""
+    if [w for w in argv if not w.startswith("-")][:1] == ["logs"]:
+        from guestinit.control import journalctl  # its own options: -n, -f, --since
+
+        return journalctl.ctl_main(argv)
     try:
         parsed = parse(argv, os.environ)
     except (_argv.UsageError, ValueError) as error:

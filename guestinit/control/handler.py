@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from guestinit import __version__, _log
 from guestinit.control import results as r
-from guestinit.control.protocol import Request, Response, Verb
+from guestinit.control.logview import render_entry
+from guestinit.control.protocol import LOGS_WAIT, Request, Response, Verb
 from guestinit.control.server import DEFER, ControlServer, Deferred, PeerCred
 from guestinit.service import model as svc
 from guestinit.service.jobs import JobResult
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from guestinit.unitfile import ServiceSpec
 
 _SETTLED = (Active.ACTIVE, Active.INACTIVE, Active.FAILED)
+# Lines in one ``logs`` answer: well below the answer size cap; the client
+# asks again from the cursor for the rest.
+MAX_LOG_ENTRIES = 5000
+STATUS_LOG_LINES = 10  # under `status`, as systemctl shows
 
 
 class _Waiter:
@@ -43,6 +48,8 @@ class ControlHandler:
         self._manager = manager
         self.reply = reply
         self._waiters: list[_Waiter] = []
+        # logs with wait=true: (request, connection, give up at) until a line comes.
+        self._log_waiters: list[tuple[Request, int, float]] = []
         self._started = time.monotonic()
 
     # ---- the server calls this ---------------------------------------------------
@@ -73,6 +80,8 @@ class ControlHandler:
             Verb.DISABLE: lambda q: self._links(q, enable=False),
             Verb.HEALTH: self._health,
         }
+        if verb is Verb.LOGS:
+            return self._logs(request, peer)
         if verb in (Verb.POWEROFF, Verb.REBOOT, Verb.HALT, Verb.EXIT):
             code = request.code if verb is Verb.EXIT else 0
             self._manager.request_exit(code, None if verb is Verb.EXIT else verb.value)
@@ -81,6 +90,8 @@ class ControlHandler:
 
     def check(self) -> None:
         """Called every turn of the loop: answer the job verbs that are over."""
+        if self._log_waiters and self.reply is not None:
+            self._check_log_waiters()
         if not self._waiters or self.reply is None:
             return
         still: list[_Waiter] = []
@@ -183,6 +194,55 @@ class ControlHandler:
         jobs += [r.Job(unit=n, result="not-found", message="no such unit") for n in missing]
         return r.JobsResult(jobs=jobs)
 
+    # ---- logs ------------------------------------------------------------------------
+    def _logs(self, request: Request, peer: PeerCred) -> Response | Deferred:
+        result = self._log_entries(request)
+        if result["entries"] or request.args.get("wait") is not True:
+            return r.ok_response(request, result)
+        # -f: held, not polled; answered by check() when a line comes (or empty
+        # after LOGS_WAIT, so a vanished follower is forgotten).
+        self._log_waiters.append((request, peer.connection, time.monotonic() + LOGS_WAIT))
+        return DEFER
+
+    def next_deadline(self) -> float | None:
+        """When a held ``logs`` request is due its (empty) answer."""
+        return min((give_up for _, _, give_up in self._log_waiters), default=None)
+
+    def _check_log_waiters(self) -> None:
+        assert self.reply is not None
+        now = time.monotonic()
+        still: list[tuple[Request, int, float]] = []
+        for request, connection, give_up in self._log_waiters:
+            result = self._log_entries(request)
+            if result["entries"] or now >= give_up:
+                self.reply(connection, r.ok_response(request, result))
+            else:
+                still.append((request, connection, give_up))
+        self._log_waiters = still
+
+    def _log_entries(self, request: Request) -> r.LogsResult:
+        ring = self._manager.log_ring
+        lines = int(request.number("lines"))
+        after = int(request.number("after"))
+        records = ring.query(
+            set(request.units) or None,
+            after,
+            None if lines < 0 else lines,
+            request.number("since") or None,
+        )
+        more = len(records) > MAX_LOG_ENTRIES
+        records = records[:MAX_LOG_ENTRIES]
+        cursor = records[-1].seq if more else max(after, ring.last_seq)
+        entries = [r.LogEntry(**record.as_dict()) for record in records]  # type: ignore[typeddict-item]
+        return r.LogsResult(entries=entries, cursor=cursor, more=more)
+
+    def _status_log(self, unit: Unit) -> list[str]:
+        import socket
+
+        host = socket.gethostname()
+        records = self._manager.log_ring.query({unit.name}, lines=STATUS_LOG_LINES)
+        return [render_entry(record.as_dict(), "short", host) for record in records]
+
     # ---- queries ----------------------------------------------------------------------
     def _unit(self, name: str) -> Unit:
         """A kept unit, else whatever loading it says (not kept if it has no file)."""
@@ -203,6 +263,8 @@ class ControlHandler:
         found, missing = self._resolve(names) if request.units else (names, [])
         table = ProcessTable.scan()  # one /proc walk for every unit asked about
         units = [self._unit_status(self._unit(n), table) for n in found]
+        for status in units:
+            status["log"] = self._status_log(self._unit(status["name"]))
         return r.StatusResult(units=units, missing=missing)
 
     def _unit_status(self, unit: Unit, table: ProcessTable | None = None) -> r.UnitStatus:

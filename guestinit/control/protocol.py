@@ -77,6 +77,11 @@ no unit type suffix)::
     poweroff, reboot, halt                                      -> null
     exit               code=0 (0-255: the container's exit code) -> null
     health                                                      -> HealthResult
+    logs               units=[] (empty: all), lines=-1 (-1: all), after=0
+                       (a cursor: only newer lines), since=0 (epoch seconds,
+                       0: no bound), wait=false (answer once a line newer
+                       than ``after`` exists, or empty after LOGS_WAIT s)
+                                                                -> LogsResult
 
 ``no_block=false`` means the response is sent when the job is over (the unit
 is active, inactive or failed); with true, when it has been queued.
@@ -131,6 +136,7 @@ class Verb(enum.StrEnum):
     HALT = "halt"
     EXIT = "exit"
     HEALTH = "health"
+    LOGS = "logs"
 
 
 # The verbs that queue a job and, unless no_block, answer when it is over.
@@ -157,6 +163,9 @@ class Kind(enum.Enum):
     SIGNAL = f"signal number 1-{RTMAX}"
     WHOM = "one of " + ", ".join(WHOM)
     CODE = "exit code 0-255"
+    LINES = "line count, -1 for all"
+    CURSOR = "cursor (integer >= 0)"
+    TIME = "time in epoch seconds (>= 0)"
 
 
 _DEFAULTS: dict[Kind, object] = {
@@ -167,6 +176,9 @@ _DEFAULTS: dict[Kind, object] = {
     Kind.SIGNAL: DEFAULT_SIGNAL,
     Kind.WHOM: "all",
     Kind.CODE: 0,
+    Kind.LINES: -1,
+    Kind.CURSOR: 0,
+    Kind.TIME: 0,
 }
 
 _JOB_ARGS = {"units": Kind.UNITS, "no_block": Kind.BOOL}
@@ -193,7 +205,15 @@ ARGS: dict[Verb, dict[str, Kind]] = {
     Verb.HALT: {},
     Verb.EXIT: {"code": Kind.CODE},
     Verb.HEALTH: {},
+    Verb.LOGS: {
+        "units": Kind.UNIT_LIST,
+        "lines": Kind.LINES,
+        "after": Kind.CURSOR,
+        "since": Kind.TIME,
+        "wait": Kind.BOOL,
+    },
 }
+LOGS_WAIT = 30.0  # seconds a logs request with wait=true is held at most
 
 
 class _Value:
@@ -287,6 +307,11 @@ class Request(_Value):
     def code(self) -> int:
         value = self.args.get("code")
         return value if isinstance(value, int) else 0
+
+    def number(self, name: str) -> float:
+        """A numeric argument (lines, after, since); 0 when absent."""
+        value = self.args.get(name)
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
     def _list(self, name: str) -> list[str]:
         value = self.args.get(name)
@@ -384,6 +409,14 @@ def _check(kind: Kind, value: object) -> object | None:
             return None
         low, high = (1, RTMAX) if kind is Kind.SIGNAL else (0, 255)
         return value if low <= value <= high else None
+    if kind in (Kind.LINES, Kind.CURSOR):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if (-1 if kind is Kind.LINES else 0) <= value <= MAX_ID else None
+    if kind is Kind.TIME:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return value if 0 <= value < 1e11 else None
     if kind is Kind.WHOM:
         return value if value in WHOM else None
     if not isinstance(value, list) or len(value) > MAX_LIST:

@@ -182,6 +182,26 @@ class HealthResult(TypedDict):
     pid: int  # the manager's
 
 
+class LogEntry(TypedDict):
+    seq: int  # the cursor of this line
+    time: float
+    unit: str | None  # None: a syslog sender of no unit
+    name: str  # SyslogIdentifier= / the syslog ident
+    pid: int | None
+    stream: str  # "stdout" (stdout and stderr: one pipe) or "syslog"
+    priority: int  # syslog severity 0-7
+    message: str
+
+
+class LogsResult(TypedDict):
+    """logs: lines oldest first; ``cursor`` goes into the next request's
+    ``after``; ``more``: the answer was cut, ask again from ``cursor``."""
+
+    entries: list[LogEntry]
+    cursor: int
+    more: bool
+
+
 Result = (
     StatusResult
     | JobsResult
@@ -193,6 +213,7 @@ Result = (
     | ChangesResult
     | ReloadResult
     | HealthResult
+    | LogsResult
     | None
 )
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from guestinit import _log
 from guestinit.logs.format import LineFormat
 from guestinit.logs.lines import LineSplitter
+from guestinit.logs.ring import LogRing
 from guestinit.logs.sink import RotatingFile, StdoutSink
 from guestinit.logs.syslog_parse import parse_syslog
 
@@ -32,11 +33,12 @@ DRAIN_AT_EXIT = 5.0
 
 
 class _Pipe:
-    __slots__ = ("journal", "name", "pid", "splitter")
+    __slots__ = ("journal", "name", "pid", "splitter", "unit")
 
-    def __init__(self, name: str, pid: int, journal: bool) -> None:
+    def __init__(self, name: str, pid: int, journal: bool, unit: str | None = None) -> None:
         self.name = name
         self.pid = pid
+        self.unit = unit
         self.splitter = LineSplitter()
         # StandardOutput=journal: to journald when one listens, else the stream.
         self.journal = journal
@@ -63,6 +65,10 @@ class LogRouter:
         self._syslog_path: str | None = None
         self._min_severity = 7
         self._journal: socket.socket | None = None
+        # The last lines of every unit, for ctl logs / status and journalctl.
+        self.ring = LogRing()
+        # Which unit a syslog sender's pid belongs to (the manager knows).
+        self.unit_of_pid: Callable[[int], str | None] | None = None
 
     # ---- service pipes ---------------------------------------------------------------
     def new_pipe(self) -> tuple[int, int]:
@@ -71,9 +77,12 @@ class LogRouter:
         os.set_blocking(read_fd, False)
         return read_fd, write_fd
 
-    def attach(self, read_fd: int, name: str, pid: int, journal: bool = False) -> None:
-        """Start reading ``read_fd`` for process ``pid`` of unit ``name``."""
-        self._pipes[read_fd] = _Pipe(name, pid, journal)
+    def attach(
+        self, read_fd: int, name: str, pid: int, journal: bool = False, unit: str | None = None
+    ) -> None:
+        """Start reading ``read_fd`` for process ``pid`` of unit ``unit``,
+        whose lines are prefixed with ``name``."""
+        self._pipes[read_fd] = _Pipe(name, pid, journal, unit)
 
     def open_journal(self, path: str) -> bool:
         """Send StandardOutput=journal lines to journald's native socket at
@@ -121,7 +130,7 @@ class LogRouter:
             # to read it): then it is not a partial line, do not cut it.
             if since is not None and now - since >= PARTIAL_DELAY and not _unread(fd):
                 for line in pipe.splitter.flush():
-                    self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                    self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
 
     def _read_pipe(self, fd: int) -> None:
         pipe = self._pipes[fd]
@@ -133,13 +142,13 @@ class LogRouter:
             data = b""
         if not data:
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
             del self._pipes[fd]
             os.close(fd)
             return
 
         for line in pipe.splitter.feed(data, time.monotonic()):
-            self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+            self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
 
     # ---- the built-in syslog ------------------------------------------------------------
     def open_syslog(self, path: str, min_severity: int) -> bool:
@@ -158,6 +167,9 @@ class LogRouter:
             self._log.warning(f"built-in syslog: cannot bind {path}: {error.strerror}")
             return False
         listener.setblocking(False)
+        # The kernel tells each sender's pid (SCM_CREDENTIALS): what a line is
+        # attributed to a unit by, whether or not the message names a pid.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self._syslog, self._syslog_path, self._min_severity = listener, path, min_severity
         return True
 
@@ -166,19 +178,23 @@ class LogRouter:
         now = datetime.datetime.now(datetime.UTC).astimezone()
         for _ in range(256):  # bounded: other descriptors get their turn too
             try:
-                datagram = self._syslog.recv(65536)
+                datagram, ancillary, _flags, _address = self._syslog.recvmsg(65536, _CREDS_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
             message = parse_syslog(datagram, now)
+            sender = _sender_pid(ancillary) or message.pid
             if int(message.severity) > self._min_severity:
                 continue
             name = message.ident or "syslog"
+            resolve = self.unit_of_pid
             self.emit(
                 name,
                 message.pid,
                 message.text.encode("utf-8", "replace"),
                 priority=int(message.facility) * 8 + int(message.severity),
                 unit_file=False,
+                unit=resolve(sender) if resolve and sender else None,
+                stream="syslog",
             )
 
     # ---- output ------------------------------------------------------------------------
@@ -190,14 +206,22 @@ class LogRouter:
         priority: int | None = None,
         unit_file: bool = True,
         journal: bool = False,
+        unit: str | None = None,
+        stream: str = "stdout",
     ) -> None:
         text = line.decode("utf-8", "replace")
+        now = time.time()
+        severity = 6 if priority is None else priority & 7
+        self.ring.add(now, unit, name, pid, text, stream, severity)
         if journal and self._journal is not None and self._to_journal(name, pid, text):
             return
         rendered = self._format.render(name, pid, text, priority=priority)
         self._sink.write(rendered)
         if self._log_dir and unit_file:
-            self._file(name).write(rendered)
+            # Files are read later, without the stream's context: each line
+            # says when it was written (local time, ISO 8601 with offset).
+            stamp = datetime.datetime.fromtimestamp(now).astimezone().isoformat("T", "milliseconds")
+            self._file(name).write(f"{stamp} ".encode() + rendered)
 
     def _to_journal(self, name: str, pid: int | None, text: str) -> bool:
         """journald's native protocol: KEY=VALUE lines in one datagram."""
@@ -233,7 +257,7 @@ class LogRouter:
                 self._read_pipe(fd)
         for fd, pipe in list(self._pipes.items()):
             for line in pipe.splitter.flush():
-                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal)
+                self.emit(pipe.name, pipe.pid, line, journal=pipe.journal, unit=pipe.unit)
             os.close(fd)
         self._pipes.clear()
         self._sink.drain(DRAIN_AT_EXIT)
@@ -257,6 +281,18 @@ def _unread(fd: int) -> int:
         return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
     except OSError:
         return 0
+
+
+_UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+_CREDS_SPACE = socket.CMSG_SPACE(_UCRED.size)
+
+
+def _sender_pid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = _UCRED.unpack(data[: _UCRED.size])[0]
+            return pid if pid > 0 else None
+    return None
 
 
 def _is_socket(path: str) -> bool:

@@ -34,6 +34,11 @@ REACHED_AT_BOOT = (
 )
 
 
+# tmpfiles.d applied at boot (systemd orders it before sysinit.target): a
+# daemon's /run/NAME must exist before it starts. Waited for only when started.
+BOOT_SETUP = ("systemd-tmpfiles-setup.service",)
+
+
 def phases(service: ServiceSpec) -> dict[Phase, tuple[ExecCommand, ...]]:
     return {
         Phase.CONDITION: service.exec_condition,
@@ -102,7 +107,7 @@ def deps(spec: UnitSpec, known: Mapping[str, UnitSpec] | None = None) -> Deps:
     also ordered after the implicit targets (harmless: they are reached at once)."""
     after = set(spec.after)
     if spec.default_dependencies and spec.name.endswith(".service"):
-        after.update(IMPLICIT_TARGETS)
+        after.update(IMPLICIT_TARGETS + BOOT_SETUP)
     return Deps(
         requires=frozenset(spec.requires),
         requisite=frozenset(spec.requisite),

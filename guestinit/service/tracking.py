@@ -10,6 +10,7 @@ session would tell). That is what KillMode=control-group signals and what
 
 import contextlib
 import os
+from collections.abc import Container
 
 from guestinit._sig import sig
 
@@ -59,6 +60,27 @@ class ProcessTable:
             found.add(pid)
             queue.extend(children.get(pid, []))
         return found
+
+
+def nearest_known(pid: int, known: Container[int], depth: int = 16) -> int | None:
+    """``pid`` or its nearest ancestor that is in ``known`` (a syslog line
+    from sshd's session child belongs to sshd's unit): a few /proc/PID/stat
+    reads, never a walk of all of /proc."""
+    for _ in range(depth):
+        if pid in known:
+            return pid
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                text = stat.read()
+            # A zombie still names its parent: a sender that has exited
+            # but is not reaped yet is still attributed.
+            parent = int(text[text.rfind(b")") + 2 :].split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+        if parent <= 1:
+            return None
+        pid = parent
+    return None
 
 
 def start_time(pid: int, proc: str = "/proc") -> int | None:

@@ -72,6 +72,8 @@ UsePAM no
 StrictModes no
 SSHD
 echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
+# --tmpfiles off: the namespace shares this machine's root, so its tmpfiles.d
+# (with systemd's "D /tmp") would be the machine's own, not an image's.
 (
     # This subshell moves itself into the cgroups, then becomes the namespace.
     for dir in "${CGROUPS[@]}"; do echo "$BASHPID" > "$dir/cgroup.procs"; done
@@ -84,7 +86,7 @@ echo "== guestinit as PID 1 in a new PID+mount+UTS namespace, 256 MiB, 0.5 CPU"
             --unit-path /lib/systemd/system \
             --start ssh.service --start cron.service --start demo-api.service \
             --start logrotate.timer --state-dir "$1/state" \
-            --syslog-socket /run/guestinit/log --hints \
+            --syslog-socket /run/guestinit/log --hints --tmpfiles off \
             -- sh "$0/images/demo/workload.sh"' "$REPO" "$UNITS"
 ) &
 LAUNCHER=$!

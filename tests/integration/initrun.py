@@ -58,10 +58,13 @@ class InitRun:
         self.pid1 = pid1
         # The resource shim stays off unless a test asks for it: it would add a
         # FUSE server to every PID-1 run (tests/integration/shim turn it on).
+        # tmpfiles.d too: these runs share the machine's root, and its
+        # tmpfiles.d (systemd's "D /tmp") must never be applied to it.
         self.env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
             "GUESTINIT_PROCSHIM": "off",
+            "GUESTINIT_TMPFILES": "off",
             **(env or {}),
         }
         self.popen = popen

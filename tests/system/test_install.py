@@ -163,6 +163,16 @@ def test_units_sbin_init_and_the_systemctl_shim(image_root: Path, source: Path) 
     version = in_image(image_root, "systemctl", "--version")
     assert re.match(r"systemd \d+ \(guestinit ", version.stdout), version.stdout
 
+    # systemd-tmpfiles and journalctl: the image has neither, so they are ours.
+    assert os.readlink(image_root / "usr/bin/journalctl") == "guestinit"
+    assert os.readlink(image_root / "usr/bin/systemd-tmpfiles") == "guestinit"
+    config = image_root / "usr/lib/tmpfiles.d/guestinit-test.conf"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("d /var/lib/guestinit-test 0750 nobody -\n")
+    made = in_image(image_root, "systemd-tmpfiles", "--create", "guestinit-test.conf")
+    assert made.returncode == 0, made.stderr
+    assert (image_root / "var/lib/guestinit-test").stat().st_mode & 0o777 == 0o750
+
     # Running again adds nothing and breaks nothing.
     again = install(image_root, source, "--units", "ssh", "--sbin-init")
     assert again.returncode == 0, again.stderr

@@ -32,6 +32,9 @@ EXAMPLE_ARGS: dict[Kind, object] = {
     Kind.SIGNAL: 9,
     Kind.WHOM: "main",
     Kind.CODE: 3,
+    Kind.LINES: 20,
+    Kind.CURSOR: 7,
+    Kind.TIME: 1700000000.5,
 }
 
 
@@ -317,3 +320,16 @@ def test_chunking_does_not_change_the_lines(chunks: list[bytes], limit: int) -> 
         assert not buffer.overflowed
         assert got == nonblank
         assert buffer.tail() == rest
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("lines", -2), ("lines", True), ("after", -1), ("after", 1.5), ("since", -1), ("since", "x")],
+)
+def test_logs_numbers_are_checked(name: str, value: object) -> None:
+    assert isinstance(build_request(1, "logs", {name: value}), ProtocolError)
+
+
+def test_logs_defaults() -> None:
+    logs = request("logs")
+    assert logs.args == {"units": [], "lines": -1, "after": 0, "since": 0, "wait": False}
