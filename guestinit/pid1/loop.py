@@ -17,6 +17,7 @@ from guestinit.pid1 import drain, model, prctl, reaper
 from guestinit.pid1.notify import ParentNotifier
 from guestinit.pid1.signals import SignalSource
 from guestinit.pid1.spawn import spawn_main
+from guestinit.pid1.tty import detach_controlling_tty, leave_working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def run_machine(
     """``run`` with one more Services part (VM mode: the power key and the network
     helper); returns the exit code and the power action asked for, if any."""
     log = config.log
-    signals = SignalSource()
+    signals = SignalSource(config.signal_set, log)
     if config.parent_death_signal:
         prctl.set_parent_death_signal(config.parent_death_signal)
     reaping_all = _arrange_reaping(config)
@@ -165,9 +166,20 @@ def _arrange_reaping(config: InitConfig) -> bool:
         except OSError as error:
             config.log.warning(f"cannot become child subreaper: {error.strerror}")
             return False
+    if _inherited_subreaper(config.log):
+        return True
     if config.log.style == _log.TINI:
         config.log.warning(_TINI_NOT_REAPING)
     return False
+
+
+def _inherited_subreaper(log: _log.Log) -> bool:
+    """Whoever exec'd us may have made this process a subreaper already."""
+    try:
+        return prctl.is_subreaper()
+    except OSError as error:
+        log.debug(f"Failed to read child subreaper attribute: {error.strerror}")
+        return False
 
 
 def _log_spawned(log: _log.Log, name: str, pid: int) -> None:
@@ -201,6 +213,11 @@ class Loop:
         self._faulted = False
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
+        fault_fd = signals.fault_fileno()
+        if fault_fd is not None:
+            self._poller.register(fault_fd, select.POLLIN)
+        # dumb-init's terminal hand-off: signals to let pass once each.
+        self._ignore_once: set[int] = set()
         self._readers: dict[int, Callable[[], None]] = {}
         self._writers: dict[int, Callable[[], None]] = {}
         self._watched: dict[int, int] = {}
@@ -213,9 +230,13 @@ class Loop:
 
     def spawn_main(self) -> None:
         """Start the main process now (at once, or when the units are ready)."""
+        if self._config.tty_hand_off:
+            self._ignore_once = detach_controlling_tty(self._log)
         pid = spawn_main(self._config, self._signals)
         self._handle(model.MainSpawned(pid))
         _guarded(self._log, lambda: _log_spawned(self._log, self._config.command[0], pid))
+        if self._config.leave_cwd:
+            leave_working_directory(self._log)
         _guarded(self._log, lambda: self._notifier.send("READY=1"))
 
     def run(self) -> int:
@@ -240,8 +261,7 @@ class Loop:
                 self._call(callback)
         events: list[model.Event] = []
         for number in self._signals.read():
-            self._log.trace(f"Received {signal_name(number)}")
-            if number != sig.SIGCHLD:
+            if self._received(number) and number != sig.SIGCHLD:
                 events.append(model.Signal(number))
         reaped, none_left = reaper.reap()
         # Nothing below us is left: signalling "the rest" would walk /proc for nothing.
@@ -277,6 +297,22 @@ class Loop:
             return
         for action in actions:
             self._execute(action)
+
+    def _received(self, number: int) -> bool:
+        """Log a signal as the emulated tool does; False if it is to be dropped."""
+        style = self._log.style
+        if style == _log.DUMB_INIT:
+            self._log.debug(f"Received signal {number}.")
+        elif style == _log.TINI:
+            if number == sig.SIGCHLD:
+                self._log.debug("Received SIGCHLD")
+        else:
+            self._log.trace(f"Received {signal_name(number)}")
+        if number in self._ignore_once:
+            self._ignore_once.discard(number)
+            self._log.debug(f"Ignoring tty hand-off signal {number}.")
+            return False
+        return True
 
     def _claimed(self, pid: int, status: int, now: float) -> bool:
         assert self._services is not None
@@ -338,7 +374,13 @@ class Loop:
             elif isinstance(action, model.Log):
                 self._log.emit(action.level, action.text)
             elif isinstance(action, model.Exit):
+                self._log.trace(
+                    "Exiting: child has exited" if self._log.style == _log.TINI else "exiting"
+                )
                 self._exit_code = action.code
+            elif isinstance(action, model.SuspendSelf):
+                self._log.debug("Suspending self due to TTY signal.")
+                os.kill(os.getpid(), sig.SIGSTOP)
             elif isinstance(action, model.SpawnMain):
                 self.spawn_main()
             elif isinstance(action, model.StopUnits) and self._services is not None:
@@ -347,13 +389,20 @@ class Loop:
             _log.print_traceback(self._log, f"while executing {action!r} (going on)")
 
     def _forward(self, action: model.Forward) -> None:
-        if self._log.style == _log.TINI:
+        style = self._log.style
+        if style == _log.TINI:
             self._log.debug(f"Passing signal: '{describe(action.number)}'")
-        elif self._log.style == _log.DUMB_INIT:
-            self._log.debug(f"Forwarded signal {action.number} to children.")
+        elif style == _log.DUMB_INIT:
+            if action.received != action.number:
+                self._log.debug(f"Translating signal {action.received} to {action.number}.")
         else:
             self._log.debug(f"forwarding {signal_name(action.number)} to {action.pid}")
         try:
             os.kill(action.pid, action.number)
         except ProcessLookupError:
-            self._log.debug(f"{action.pid} is gone; {signal_name(action.number)} not delivered")
+            if style == _log.TINI:
+                self._log.warning("Child was dead when forwarding signal")
+            elif style != _log.DUMB_INIT:
+                self._log.debug(f"{action.pid} is gone; {signal_name(action.number)} not delivered")
+        if style == _log.DUMB_INIT:
+            self._log.debug(f"Forwarded signal {action.number} to children.")
