@@ -232,11 +232,14 @@ class Loop:
         """Start the main process now (at once, or when the units are ready)."""
         if self._config.tty_hand_off:
             self._ignore_once = detach_controlling_tty(self._log)
-        pid = spawn_main(self._config, self._signals)
+        old_cwd = leave_working_directory(self._log) if self._config.leave_cwd else None
+        try:
+            pid = spawn_main(self._config, self._signals, old_cwd)
+        finally:
+            if old_cwd is not None:
+                os.close(old_cwd)
         self._handle(model.MainSpawned(pid))
         _guarded(self._log, lambda: _log_spawned(self._log, self._config.command[0], pid))
-        if self._config.leave_cwd:
-            leave_working_directory(self._log)
         _guarded(self._log, lambda: self._notifier.send("READY=1"))
 
     def run(self) -> int:

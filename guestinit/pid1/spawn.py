@@ -15,16 +15,17 @@ from guestinit.config import SESSION, InitConfig
 from guestinit.pid1.signals import SignalSource
 
 
-def spawn_main(config: InitConfig, signals: SignalSource) -> int:
+def spawn_main(config: InitConfig, signals: SignalSource, cwd_fd: int | None = None) -> int:
     """Start ``config.command``; returns the child's pid.
 
     Always fork + exec, never posix_spawn: glibc's posix_spawn (2.36) leaves
     signals 32 and 33 *ignored* in the child, and the main process must start
     with exactly the signal state tini or dumb-init would give it. A failed exec
     is reported by the child (one line naming the path), which exits 127 or 126
-    as a shell would (dumb-init: 2).
+    as a shell would (dumb-init: 2). ``cwd_fd``: the directory the child starts
+    in when we have left it already (dumb-init's chdir("/")).
     """
-    return _fork_exec(config, signals)
+    return _fork_exec(config, signals, cwd_fd)
 
 
 def default_signals(signals: SignalSource) -> list[int]:
@@ -36,20 +37,22 @@ def default_signals(signals: SignalSource) -> list[int]:
     ]
 
 
-def _fork_exec(config: InitConfig, signals: SignalSource) -> int:
+def _fork_exec(config: InitConfig, signals: SignalSource, cwd_fd: int | None) -> int:
     blocked = sig.pthread_sigmask(sig.SIG_BLOCK, sig.valid_signals())
     try:
         pid = os.fork()
         if pid == 0:
-            _become_main(config, signals)  # never returns
+            _become_main(config, signals, cwd_fd)  # never returns
     finally:
         sig.pthread_sigmask(sig.SIG_SETMASK, blocked)
     return pid
 
 
-def _become_main(config: InitConfig, signals: SignalSource) -> None:
+def _become_main(config: InitConfig, signals: SignalSource, cwd_fd: int | None) -> None:
     code = 1
     try:
+        if cwd_fd is not None:
+            os.fchdir(cwd_fd)
         _isolate(config)
         signals.restore_in_child()
         _exec(config.command)

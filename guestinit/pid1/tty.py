@@ -32,10 +32,25 @@ def detach_controlling_tty(log: _log.Log) -> set[int]:
     return set()
 
 
-def leave_working_directory(log: _log.Log) -> None:
-    """chdir("/") once the child runs: we hold no reference to the directory
-    we were started in (it may be unmounted); the child keeps it."""
+def leave_working_directory(log: _log.Log) -> int | None:
+    """chdir("/") so that we hold no reference to the directory we were
+    started in (it may be unmounted later); returns an O_PATH descriptor of
+    that directory for the child to fchdir back to before exec, closed by the
+    caller once the child runs.
+
+    dumb-init changes directory after forking, so a child that looks at once
+    may still see it in the old one; leaving before the fork closes that race
+    with the same end state: we are in "/", the child where we started.
+    """
+    try:
+        old = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        old = None  # the child inherits the directory as it is
     try:
         os.chdir("/")
     except OSError as error:
         log.debug(f'Unable to chdir("/") (errno={error.errno} {error.strerror})')
+        if old is not None:
+            os.close(old)
+        return None
+    return old
