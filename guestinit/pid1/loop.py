@@ -250,6 +250,7 @@ class Loop:
             except Exception:
                 _log.print_traceback(self._log, "unexpected error in the main loop (going on)")
                 self._faulted = True
+        self._log.trace("Exiting: child has exited" if self._log.style == _log.TINI else "exiting")
         return self._exit_code
 
     def _turn(self) -> None:
@@ -280,6 +281,8 @@ class Loop:
         events.append(model.Tick())
         for event in events:
             self._handle(event)
+        if self._log.style == _log.TINI:  # tini's line at the end of each reaping round
+            self._log.trace("No child to wait" if none_left else "No child to reap")
         # Actions may have made the manager report more (StopUnits finding
         # nothing to stop): handle that now, not at the next wakeup.
         while self._services is not None and (more := self._services.events()):
@@ -377,9 +380,6 @@ class Loop:
             elif isinstance(action, model.Log):
                 self._log.emit(action.level, action.text)
             elif isinstance(action, model.Exit):
-                self._log.trace(
-                    "Exiting: child has exited" if self._log.style == _log.TINI else "exiting"
-                )
                 self._exit_code = action.code
             elif isinstance(action, model.SuspendSelf):
                 self._log.debug("Suspending self due to TTY signal.")
