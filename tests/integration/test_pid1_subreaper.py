@@ -15,10 +15,13 @@ from tests.sandbox import children_named
 def test_orphans_are_reparented_to_guestinit_and_reaped(
     init: InitFactory, program: ProgramPath
 ) -> None:
-    run = init("-vv", "--", "sh", "-c", "(sleep 0.3 &) ; sleep 0.8", pid1=False)
-    time.sleep(0.15)
-    orphans = children_named(run.init_pid(), "sleep")
-    assert orphans, "the double-forked sleep should be our child now"
+    # The orphan sleeps long enough to be seen on a busy machine; the test
+    # synchronises on it appearing as our child, not on a fixed delay.
+    run = init("-vv", "--", "sh", "-c", "(sleep 3 &) ; sleep 4", pid1=False)
+    deadline = time.monotonic() + 3
+    while not children_named(run.init_pid(), "sleep") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert children_named(run.init_pid(), "sleep"), "the double-forked sleep should be our child"
     assert run.wait() == 0
     assert b"reaped zombie process" in run.stderr
 
