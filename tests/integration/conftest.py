@@ -63,8 +63,8 @@ class InitFactory:
         """``tool`` (tini, dumb-init) run as the real Debian binary (``which``
         "real") or as guestinit through a program of that name ("ours")."""
         if which == "real":
-            return self(*args, executable=shutil.which(tool), pid1=pid1, env=env, **popen)
-        return self(*args, name=tool, pid1=pid1, env=env, **popen)
+            return self(*args, executable=shutil.which(tool), pid1=pid1, env=env, **popen)  # type: ignore[arg-type]
+        return self(*args, name=tool, pid1=pid1, env=env, **popen)  # type: ignore[arg-type]
 
 
 @pytest.fixture

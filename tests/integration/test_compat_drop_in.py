@@ -101,11 +101,12 @@ def test_tini_and_native_leave_faults_to_the_kernel(
 ) -> None:
     """tini does not catch the fault signals: a SEGV sent to it ends it as the
     kernel's default does (not PID 1); native mode keeps the same safe set."""
-    options: dict[str, object] = {"preexec_fn": _no_core_dumps, "env": {"TINI_SUBREAPER": "1"}}
+    env = {"TINI_SUBREAPER": "1"}
     if which == "native":
-        run = init("--", *program("trap_all"), pid1=False, **options)
+        run = init("--", *program("trap_all"), pid1=False, env=env, preexec_fn=_no_core_dumps)
     else:
-        run = _tool(init, "tini", which, "--", *program("trap_all"), **options)
+        trap_all = program("trap_all")
+        run = _tool(init, "tini", which, "--", *trap_all, env=env, preexec_fn=_no_core_dumps)
     assert run.read_line() == "ready"
     children = [c.pid for c in psutil.Process(run.outer_pid).children()]
     try:
