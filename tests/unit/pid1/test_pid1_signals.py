@@ -12,7 +12,7 @@ NEVER = {int(S.SIGKILL), int(S.SIGSTOP), int(S.SIGCHLD), 32, 33}
 def test_dumb_init_forwards_1_to_31_but_kill_stop_chld_and_the_realtime_ones() -> None:
     got = set(forwardable(DUMB_INIT))
     assert got == set(range(1, signal.NSIG)) - NEVER
-    assert FAULTS <= got and {int(S.SIGTTIN), int(S.SIGTTOU), int(S.SIGTSTP)} <= got
+    assert got >= FAULTS and {int(S.SIGTTIN), int(S.SIGTTOU), int(S.SIGTSTP)} <= got
 
 
 def test_tini_and_native_keep_tinis_set() -> None:
