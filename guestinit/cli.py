@@ -11,7 +11,7 @@ from guestinit.shim.mode import parse_mode
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, MutableMapping
 
     from guestinit.config import ServicesFactory
     from guestinit.pid1.loop import Services
@@ -128,7 +128,8 @@ _LONG = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point: pick the personality from our name, parse, run as init."""
     argv = sys.argv if argv is None else argv
-    name = os.path.basename(argv[0]) if argv else "guestinit"
+    argv = [typed_argv0(os.environ, argv[0] if argv else "guestinit"), *argv[1:]]
+    name = os.path.basename(argv[0])
     if argv[1:2] == ["ctl"]:
         from guestinit.control import client
 
@@ -174,6 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     from guestinit.pid1.loop import run
 
     return run(parsed)
+
+
+ARGV0_VARIABLE = "GUESTINIT_ARGV0"
+
+
+def typed_argv0(env: "MutableMapping[str, str]", fallback: str) -> str:
+    """argv[0] as the user typed it: a launcher that keeps it (a script's
+    interpreter sees only the script's path) passes it in GUESTINIT_ARGV0,
+    which is removed at once so that no child ever inherits it."""
+    typed = env.pop(ARGV0_VARIABLE, "")
+    return typed or fallback
 
 
 def _machine_init(env: "Mapping[str, str]", forced: bool) -> bool:

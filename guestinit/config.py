@@ -30,17 +30,21 @@ class InitConfig:
         "forward_to_group",
         "grace",
         "hints",
+        "leave_cwd",
         "log",
         "parent_death_signal",
         "power_signals",
         "procshim",
         "rewrites",
         "services_factory",
+        "signal_set",
         "spawn_mode",
         "stop_timeout",
         "subreaper",
         "success_codes",
+        "suspend_on_tty_signals",
         "term_group_on_exit",
+        "tty_hand_off",
         "vm",
         "wait_for_units",
         "warn_on_reap",
@@ -68,6 +72,10 @@ class InitConfig:
         procshim: str = "off",
         hints: bool = False,
         vm: bool = False,
+        signal_set: str = "native",
+        tty_hand_off: bool = False,
+        leave_cwd: bool = False,
+        suspend_on_tty_signals: bool = False,
     ) -> None:
         self.command = command
         self.log = log or _log.Log()
@@ -86,7 +94,7 @@ class InitConfig:
         # When not PID 1, drain our descendants after the main process exits.
         self.drain_as_subreaper = drain_as_subreaper
         self.spawn_mode = spawn_mode
-        # dumb-init: SIGTERM the main process's group once it exits.
+        # dumb-init: SIGTERM the main process (its group with forward_to_group) once it exits.
         self.term_group_on_exit = term_group_on_exit
         # prctl(PR_SET_PDEATHSIG) for ourselves (tini -p).
         self.parent_death_signal = parent_death_signal
@@ -106,3 +114,12 @@ class InitConfig:
         self.vm = vm
         # VM mode: signal number -> "poweroff"/"reboot"/"halt" (set by guestinit.boot.run).
         self.power_signals: dict[int, str] = {}
+        # Which signals are caught and forwarded: "native", "tini" or
+        # "dumb-init" (see guestinit.pid1.signals).
+        self.signal_set = signal_set
+        # dumb-init: give our controlling terminal to the main process's session.
+        self.tty_hand_off = tty_hand_off
+        # dumb-init: chdir("/") once the main process runs.
+        self.leave_cwd = leave_cwd
+        # dumb-init: after forwarding TSTP/TTIN/TTOU, stop ourselves too.
+        self.suspend_on_tty_signals = suspend_on_tty_signals

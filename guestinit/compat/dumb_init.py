@@ -1,14 +1,17 @@
 """dumb-init 1.2.5's command line: ``dumb-init [-c] [-r s:r]... [-v] PROGRAM [ARGS]``.
 
-Its semantics kept: the main process gets its own session and signals go to
-its whole process group (unless ``-c`` or DUMB_INIT_SETSID=0), SIGTERM goes to
-that group when the main process exits, a failed exec exits 2.
+Its semantics kept: the main process gets its own session, our terminal and
+signals go to its whole process group (unless ``-c`` or DUMB_INIT_SETSID=0),
+TSTP/TTIN/TTOU stop that group and then us, SIGTERM goes to the group (or the
+child) when the main process exits, a failed exec exits 2.
 Differences on purpose: as PID 1 what is left then also gets GUESTINIT_GRACE
 seconds (default 5) before SIGKILL instead of the kernel's immediate one.
 """
 
 from guestinit import __version__, _argv, _log
+from guestinit._sig import sig
 from guestinit.config import PROCESS_GROUP, SESSION, InitConfig
+from guestinit.pid1.signals import DUMB_INIT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,10 +55,10 @@ def parse(args: list[str], env: "Mapping[str, str]", prog: str = "dumb-init") ->
     try:
         options, command = _argv.parse(args, "hvVcr:", _LONG)
     except _argv.UsageError as error:
-        _log.write_quietly(2, f"{prog}: {error}\n" + SHORT_USAGE.format(prog=prog))
+        _log.write_quietly(2, f"{prog}: {error}\n")  # getopt's line only, as dumb-init
         return 1
-    use_setsid = env.get("DUMB_INIT_SETSID", "1") != "0"
-    debug = env.get("DUMB_INIT_DEBUG", "0") == "1"
+    use_setsid = True
+    debug = False
     rewrites: dict[int, int] = {}
     for option, value in options:
         if option == "-h":
@@ -78,13 +81,29 @@ def parse(args: list[str], env: "Mapping[str, str]", prog: str = "dumb-init") ->
         _log.write_quietly(2, SHORT_USAGE.format(prog=prog))
         return 1
     log = _log.Log(_log.DEBUG if debug else _log.WARNING, style=_log.DUMB_INIT)
+    # The environment is read after the options, as dumb-init does (its
+    # debug lines come in this order).
+    if env.get("DUMB_INIT_DEBUG") == "1":
+        log.level = _log.DEBUG
+        log.debug("Running in debug mode.")
+    if env.get("DUMB_INIT_SETSID") == "0":
+        use_setsid = False
+        log.debug("Not running in setsid mode.")
+    if use_setsid:
+        # Job control: the main process's group stops (and we stop after it).
+        for number in (sig.SIGTSTP, sig.SIGTTOU, sig.SIGTTIN):
+            rewrites.setdefault(int(number), int(sig.SIGSTOP))
     return InitConfig(
         command,
         log=log,
         rewrites=rewrites,
         forward_to_group=use_setsid,
         spawn_mode=SESSION if use_setsid else PROCESS_GROUP,
-        term_group_on_exit=use_setsid,
+        term_group_on_exit=True,
+        signal_set=DUMB_INIT,
+        tty_hand_off=use_setsid,
+        leave_cwd=True,
+        suspend_on_tty_signals=True,
         grace=_grace(env.get("GUESTINIT_GRACE")),
         stop_timeout=False,
         subreaper=False,

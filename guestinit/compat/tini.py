@@ -8,6 +8,7 @@ immediate SIGKILL.
 from guestinit import __version__, _argv, _log
 from guestinit._signames import parse_signal
 from guestinit.config import InitConfig
+from guestinit.pid1.signals import TINI
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def parse(args: list[str], env: "Mapping[str, str]", prog: str = "tini") -> Init
     except _argv.UsageError as error:
         _log.write_quietly(2, f"{prog}: {error}\n{HELP}")
         return 1
-    verbosity = _int_or(env.get("TINI_VERBOSITY"), 1)
+    verbosity = 1
     kwargs: dict[str, object] = {
         "subreaper": "TINI_SUBREAPER" in env,
         "forward_to_group": "TINI_KILL_PROCESS_GROUP" in env,
@@ -96,7 +97,10 @@ def parse(args: list[str], env: "Mapping[str, str]", prog: str = "tini") -> Init
     if not command:
         _log.write_quietly(2, HELP)
         return 1
-    # tini's verbosity 1 (the default) shows warnings; each -v one level more.
+    # TINI_VERBOSITY, when set, replaces the count of -v (tini reads it after
+    # the options). Verbosity 1 (the default) shows warnings; each step one level more.
+    if "TINI_VERBOSITY" in env:
+        verbosity = _atoi(env["TINI_VERBOSITY"])
     log.level = max(_log.ERROR, min(_log.TRACE, verbosity + 1))
     return InitConfig(
         command,
@@ -105,15 +109,22 @@ def parse(args: list[str], env: "Mapping[str, str]", prog: str = "tini") -> Init
         grace=_float_or(env.get("GUESTINIT_GRACE"), 5.0),
         stop_timeout=False,
         drain_as_subreaper=False,
+        signal_set=TINI,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-def _int_or(text: str | None, default: int) -> int:
-    try:
-        return int(text) if text else default
-    except ValueError:
-        return default
+def _atoi(text: str) -> int:
+    """C's atoi: optional blanks and sign, then the leading digits; 0 if none."""
+    word = text.lstrip(" \t\n\v\f\r")
+    sign = -1 if word[:1] == "-" else 1
+    word = word[1:] if word[:1] in "+-" and word else word
+    digits = ""
+    for char in word:
+        if char not in "0123456789":
+            break
+        digits += char
+    return sign * int(digits) if digits else 0
 
 
 def _float_or(text: str | None, default: float) -> float:

@@ -17,6 +17,7 @@ from guestinit.pid1 import drain, model, prctl, reaper
 from guestinit.pid1.notify import ParentNotifier
 from guestinit.pid1.signals import SignalSource
 from guestinit.pid1.spawn import missing_command, report_missing_command, spawn_main
+from guestinit.pid1.tty import detach_controlling_tty, leave_working_directory
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def run_machine(
     """``run`` with one more Services part (VM mode: the power key and the network
     helper); returns the exit code and the power action asked for, if any."""
     log = config.log
-    signals = SignalSource()
+    signals = SignalSource(config.signal_set, log)
     if config.parent_death_signal:
         prctl.set_parent_death_signal(config.parent_death_signal)
     reaping_all = _arrange_reaping(config)
@@ -173,9 +174,20 @@ def _arrange_reaping(config: InitConfig) -> bool:
         except OSError as error:
             config.log.warning(f"cannot become child subreaper: {error.strerror}")
             return False
+    if _inherited_subreaper(config.log):
+        return True
     if config.log.style == _log.TINI:
         config.log.warning(_TINI_NOT_REAPING)
     return False
+
+
+def _inherited_subreaper(log: _log.Log) -> bool:
+    """Whoever exec'd us may have made this process a subreaper already."""
+    try:
+        return prctl.is_subreaper()
+    except OSError as error:
+        log.debug(f"Failed to read child subreaper attribute: {error.strerror}")
+        return False
 
 
 def _log_spawned(log: _log.Log, name: str, pid: int) -> None:
@@ -209,6 +221,11 @@ class Loop:
         self._faulted = False
         self._poller = select.poll()
         self._poller.register(signals.fileno(), select.POLLIN)
+        fault_fd = signals.fault_fileno()
+        if fault_fd is not None:
+            self._poller.register(fault_fd, select.POLLIN)
+        # dumb-init's terminal hand-off: signals to let pass once each.
+        self._ignore_once: set[int] = set()
         self._readers: dict[int, Callable[[], None]] = {}
         self._writers: dict[int, Callable[[], None]] = {}
         self._watched: dict[int, int] = {}
@@ -221,7 +238,14 @@ class Loop:
 
     def spawn_main(self) -> None:
         """Start the main process now (at once, or when the units are ready)."""
-        pid = spawn_main(self._config, self._signals)
+        if self._config.tty_hand_off:
+            self._ignore_once = detach_controlling_tty(self._log)
+        old_cwd = leave_working_directory(self._log) if self._config.leave_cwd else None
+        try:
+            pid = spawn_main(self._config, self._signals, old_cwd)
+        finally:
+            if old_cwd is not None:
+                os.close(old_cwd)
         if self._services is not None:
             self._call(lambda: self._services.main_spawned(pid) if self._services else None)
         self._handle(model.MainSpawned(pid))
@@ -236,6 +260,7 @@ class Loop:
             except Exception:
                 _log.print_traceback(self._log, "unexpected error in the main loop (going on)")
                 self._faulted = True
+        self._log.trace("Exiting: child has exited" if self._log.style == _log.TINI else "exiting")
         return self._exit_code
 
     def _turn(self) -> None:
@@ -250,8 +275,7 @@ class Loop:
                 self._call(callback)
         events: list[model.Event] = []
         for number in self._signals.read():
-            self._log.trace(f"Received {signal_name(number)}")
-            if number != sig.SIGCHLD:
+            if self._received(number) and number != sig.SIGCHLD:
                 events.append(model.Signal(number))
         reaped, none_left = reaper.reap()
         # Nothing below us is left: signalling "the rest" would walk /proc for nothing.
@@ -267,6 +291,8 @@ class Loop:
         events.append(model.Tick())
         for event in events:
             self._handle(event)
+        if self._log.style == _log.TINI:  # tini's line at the end of each reaping round
+            self._log.trace("No child to wait" if none_left else "No child to reap")
         # Actions may have made the manager report more (StopUnits finding
         # nothing to stop): handle that now, not at the next wakeup.
         while self._services is not None and (more := self._services.events()):
@@ -287,6 +313,22 @@ class Loop:
             return
         for action in actions:
             self._execute(action)
+
+    def _received(self, number: int) -> bool:
+        """Log a signal as the emulated tool does; False if it is to be dropped."""
+        style = self._log.style
+        if style == _log.DUMB_INIT:
+            self._log.debug(f"Received signal {number}.")
+        elif style == _log.TINI:
+            if number == sig.SIGCHLD:
+                self._log.debug("Received SIGCHLD")
+        else:
+            self._log.trace(f"Received {signal_name(number)}")
+        if number in self._ignore_once:
+            self._ignore_once.discard(number)
+            self._log.debug(f"Ignoring tty hand-off signal {number}.")
+            return False
+        return True
 
     def _claimed(self, pid: int, status: int, now: float) -> bool:
         assert self._services is not None
@@ -349,6 +391,9 @@ class Loop:
                 self._log.emit(action.level, action.text)
             elif isinstance(action, model.Exit):
                 self._exit_code = action.code
+            elif isinstance(action, model.SuspendSelf):
+                self._log.debug("Suspending self due to TTY signal.")
+                os.kill(os.getpid(), sig.SIGSTOP)
             elif isinstance(action, model.SpawnMain):
                 self.spawn_main()
             elif isinstance(action, model.StopUnits) and self._services is not None:
@@ -357,13 +402,20 @@ class Loop:
             _log.print_traceback(self._log, f"while executing {action!r} (going on)")
 
     def _forward(self, action: model.Forward) -> None:
-        if self._log.style == _log.TINI:
+        style = self._log.style
+        if style == _log.TINI:
             self._log.debug(f"Passing signal: '{describe(action.number)}'")
-        elif self._log.style == _log.DUMB_INIT:
-            self._log.debug(f"Forwarded signal {action.number} to children.")
+        elif style == _log.DUMB_INIT:
+            if action.received != action.number:
+                self._log.debug(f"Translating signal {action.received} to {action.number}.")
         else:
             self._log.debug(f"forwarding {signal_name(action.number)} to {action.pid}")
         try:
             os.kill(action.pid, action.number)
         except ProcessLookupError:
-            self._log.debug(f"{action.pid} is gone; {signal_name(action.number)} not delivered")
+            if style == _log.TINI:
+                self._log.warning("Child was dead when forwarding signal")
+            elif style != _log.DUMB_INIT:
+                self._log.debug(f"{action.pid} is gone; {signal_name(action.number)} not delivered")
+        if style == _log.DUMB_INIT:
+            self._log.debug(f"Forwarded signal {action.number} to children.")

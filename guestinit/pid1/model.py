@@ -34,6 +34,8 @@ UNITS_STOPPING, DRAINING, KILLING, DONE = "units-stopping", "draining", "killing
 KILL_SWEEP_INTERVAL = 0.1
 
 STOP_SIGNALS = frozenset({int(sig.SIGTERM)})
+# dumb-init stops itself after forwarding these (see SuspendSelf).
+_TTY_STOP_SIGNALS = frozenset({int(sig.SIGTSTP), int(sig.SIGTTIN), int(sig.SIGTTOU)})
 
 
 # ---- events -----------------------------------------------------------------
@@ -101,19 +103,34 @@ Event = (
 
 # ---- actions ----------------------------------------------------------------
 class Forward:
-    """Send ``number`` to ``pid`` (negative: a process group)."""
+    """Send ``number`` to ``pid`` (negative: a process group); ``received`` is
+    the signal it stands for (differs when rewritten)."""
 
-    __slots__ = ("number", "pid")
+    __slots__ = ("number", "pid", "received")
 
-    def __init__(self, number: int, pid: int) -> None:
+    def __init__(self, number: int, pid: int, received: int = 0) -> None:
         self.number = number
         self.pid = pid
+        self.received = received or number
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Forward) and (self.number, self.pid) == (other.number, other.pid)
 
     def __repr__(self) -> str:
         return f"Forward({signal_name(self.number)}, {self.pid})"
+
+
+class SuspendSelf:
+    """dumb-init's job control: stop ourselves (SIGSTOP) after the main
+    process's group was told to stop, so the shell that started us sees us stopped."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SuspendSelf)
+
+    def __repr__(self) -> str:
+        return "SuspendSelf()"
 
 
 class SignalRest:
@@ -191,7 +208,7 @@ class StopUnits:
         return "StopUnits()"
 
 
-Action = Forward | SignalRest | Notify | Log | Exit | SpawnMain | StopUnits
+Action = Forward | SuspendSelf | SignalRest | Notify | Log | Exit | SpawnMain | StopUnits
 
 
 # ---- state ------------------------------------------------------------------
@@ -243,6 +260,7 @@ class Policy:
         "stop_timeout",
         "style",
         "success_codes",
+        "suspend_on_tty_signals",
         "term_group_on_exit",
         "warn_on_reap",
     )
@@ -256,6 +274,7 @@ class Policy:
         self.grace = config.grace
         self.stop_timeout = config.stop_timeout
         self.term_group_on_exit = config.term_group_on_exit
+        self.suspend_on_tty_signals = config.suspend_on_tty_signals
         self.warn_on_reap = config.warn_on_reap
         # Building a line per reaped orphan costs as much as reaping it: only
         # when someone will read it.
@@ -359,13 +378,10 @@ def _on_signal(
     if state.phase not in (RUNNING, STOPPING) or state.main_pid is None:
         # The main process is gone; the drain owns the remaining processes.
         return state, [Log(_log.DEBUG, f"ignoring {signal_name(number)}: draining")]
-    actions: list[Action] = []
-    target = policy.rewrites.get(number, number)
-    if target == 0:
-        actions.append(Log(_log.DEBUG, f"not forwarding {signal_name(number)} (rewritten to 0)"))
-    else:
-        pid = -state.main_pid if policy.forward_to_group else state.main_pid
-        actions.append(Forward(target, pid))
+    pid = -state.main_pid if policy.forward_to_group else state.main_pid
+    actions = _forward(number, pid, policy)
+    if policy.suspend_on_tty_signals and number in _TTY_STOP_SIGNALS:
+        actions.append(SuspendSelf())
     if state.phase == RUNNING and stopping:
         # RUNNING -> STOPPING: the main process has `grace` seconds to exit.
         actions.append(Notify("STOPPING=1"))
@@ -376,23 +392,41 @@ def _on_signal(
     return state, actions
 
 
+def _forward(number: int, pid: int, policy: Policy) -> list[Action]:
+    """Forward ``number`` (rewritten as asked) to ``pid``, or say why not."""
+    target = policy.rewrites.get(number, number)
+    if target:
+        return [Forward(target, pid, number)]
+    if policy.style == _log.DUMB_INIT:
+        return [
+            Log(_log.DEBUG, f"Translating signal {number} to 0."),
+            Log(_log.DEBUG, "Not forwarding signal 0 to children (ignored)."),
+        ]
+    return [Log(_log.DEBUG, f"not forwarding {signal_name(number)} (rewritten to 0)")]
+
+
 def _on_reaped(
     state: State, event: Reaped, now: float, policy: Policy
 ) -> tuple[State, list[Action]]:
     if state.main_pid is None or event.pid != state.main_pid or state.exit_code is not None:
         if not policy.log_reaps:
             return state, []
-        level = _log.WARNING if policy.warn_on_reap else _log.DEBUG
-        return state, [Log(level, _describe_reap(event.pid, policy.style))]
+        reap_line = _describe_reap(event.pid, event.status, policy.style)
+        if not policy.warn_on_reap:
+            return state, [Log(_log.DEBUG, reap_line)]
+        zombie_line = _describe_zombie(event.pid, policy.style)
+        if zombie_line == reap_line:
+            return state, [Log(_log.WARNING, zombie_line)]
+        return state, [Log(_log.DEBUG, reap_line), Log(_log.WARNING, zombie_line)]
     code = exit_code_of(event.status, policy.success_codes)
-    actions: list[Action] = [
-        Log(_log.DEBUG, _describe_reap(event.pid, policy.style)),
-        Log(_log.INFO, _describe_exit(event.pid, event.status, policy.style)),
-    ]
+    actions: list[Action] = [Log(_log.DEBUG, _describe_reap(event.pid, event.status, policy.style))]
+    goodbye = Log(_log.INFO, _describe_exit(event.pid, event.status, policy.style))
     if policy.term_group_on_exit:
-        target = policy.rewrites.get(int(sig.SIGTERM), int(sig.SIGTERM))
-        if target:
-            actions.append(Forward(target, -state.main_pid))
+        # dumb-init: SIGTERM what is left of the child's group (or the child),
+        # then say goodbye.
+        pid = -state.main_pid if policy.forward_to_group else state.main_pid
+        actions.extend(_forward(int(sig.SIGTERM), pid, policy))
+    actions.append(goodbye)
     if not policy.drain:
         # Nothing else is ours to wait for: RUNNING/STOPPING -> DONE.
         actions.append(Exit(code))
@@ -450,11 +484,20 @@ def _on_tick(state: State, now: float) -> tuple[State, list[Action]]:
     return state.replace(deadline=None), []
 
 
-def _describe_reap(pid: int, style: str) -> str:
+def _describe_reap(pid: int, status: int, style: str) -> str:
     if style == _log.TINI:
         return f"Reaped child with pid: '{pid}'"
     if style == _log.DUMB_INIT:
-        return f"A child with PID {pid} was reaped."
+        if os.WIFSIGNALED(status):
+            return f"A child with PID {pid} was terminated by signal {os.WTERMSIG(status)}."
+        return f"A child with PID {pid} exited with exit status {os.WEXITSTATUS(status)}."
+    return f"reaped zombie process {pid}"
+
+
+def _describe_zombie(pid: int, style: str) -> str:
+    """The -w warning for a reaped process that is not the main one."""
+    if style == _log.TINI:
+        return f"Reaped zombie process with pid={pid}"
     return f"reaped zombie process {pid}"
 
 

@@ -1,4 +1,4 @@
-"""The two prctl(2) calls PID 1 needs. As PID 1 neither is needed; elsewhere
+"""The prctl(2) calls PID 1 needs. As PID 1 neither is needed; elsewhere
 start-up pays for the call, so it goes through the C module ``_ctypes``
 directly (~1 ms) instead of ``ctypes`` (~5 ms measured), falling back to
 ``ctypes`` if that private interface ever changes."""
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
 
 
 def _prctl_fast(option: int, value: int) -> tuple[int, int]:
@@ -46,6 +47,19 @@ def _prctl(option: int, value: int) -> None:
         result, number = _prctl_portable(option, value)
     if result != 0:
         raise OSError(number, os.strerror(number))
+
+
+def is_subreaper() -> bool:
+    """PR_GET_CHILD_SUBREAPER: set by us, or kept across exec from whoever ran us
+    (tini's own check; its test suite sets it in a proxy that then execs tini)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    bit = ctypes.c_int(0)
+    if libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(bit), 0, 0, 0) != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, os.strerror(number))
+    return bit.value == 1
 
 
 def become_subreaper() -> None:

@@ -1,5 +1,5 @@
 """Start the main process with fork + exec of our own (never ``subprocess``,
-whose wait would race the reaper).
+whose wait would race the reaper, nor posix_spawn: see spawn_main).
 
 Signals are blocked across the fork so that nothing is delivered to the child
 while it still runs our handlers (they would write to our wakeup pipe); the
@@ -15,20 +15,17 @@ from guestinit.config import SESSION, InitConfig
 from guestinit.pid1.signals import SignalSource
 
 
-def spawn_main(config: InitConfig, signals: SignalSource) -> int:
+def spawn_main(config: InitConfig, signals: SignalSource, cwd_fd: int | None = None) -> int:
     """Start ``config.command``; returns the child's pid.
 
-    Without a terminal, posix_spawn does it (~2.5 ms cheaper than forking a
-    Python process, measured). With a terminal the child must take the
-    foreground itself, and any failure of posix_spawn (not found, not
-    executable, no #! line) is retried with fork + exec, whose child reports
-    it (one line naming the path) and exits 127 or 126 as a shell would.
+    Always fork + exec, never posix_spawn: glibc's posix_spawn (2.36) leaves
+    signals 32 and 33 *ignored* in the child, and the main process must start
+    with exactly the signal state tini or dumb-init would give it. A failed exec
+    is reported by the child (one line naming the path), which exits 127 or 126
+    as a shell would (dumb-init: 2). ``cwd_fd``: the directory the child starts
+    in when we have left it already (dumb-init's chdir("/")).
     """
-    if not os.isatty(0):
-        pid = _posix_spawn(config, signals)
-        if pid is not None:
-            return pid
-    return _fork_exec(config, signals)
+    return _fork_exec(config, signals, cwd_fd)
 
 
 def default_signals(signals: SignalSource) -> list[int]:
@@ -40,44 +37,22 @@ def default_signals(signals: SignalSource) -> list[int]:
     ]
 
 
-def _posix_spawn(config: InitConfig, signals: SignalSource) -> int | None:
-    defaults = default_signals(signals)
-    try:
-        if config.spawn_mode == SESSION:
-            return os.posix_spawnp(
-                config.command[0],
-                config.command,
-                os.environ,
-                setsid=True,
-                setsigmask=signals.original_mask,
-                setsigdef=defaults,
-            )
-        return os.posix_spawnp(
-            config.command[0],
-            config.command,
-            os.environ,
-            setpgroup=0,
-            setsigmask=signals.original_mask,
-            setsigdef=defaults,
-        )
-    except OSError:
-        return None
-
-
-def _fork_exec(config: InitConfig, signals: SignalSource) -> int:
+def _fork_exec(config: InitConfig, signals: SignalSource, cwd_fd: int | None) -> int:
     blocked = sig.pthread_sigmask(sig.SIG_BLOCK, sig.valid_signals())
     try:
         pid = os.fork()
         if pid == 0:
-            _become_main(config, signals)  # never returns
+            _become_main(config, signals, cwd_fd)  # never returns
     finally:
         sig.pthread_sigmask(sig.SIG_SETMASK, blocked)
     return pid
 
 
-def _become_main(config: InitConfig, signals: SignalSource) -> None:
+def _become_main(config: InitConfig, signals: SignalSource, cwd_fd: int | None) -> None:
     code = 1
     try:
+        if cwd_fd is not None:
+            os.fchdir(cwd_fd)
         _isolate(config)
         signals.restore_in_child()
         _exec(config.command)
@@ -94,7 +69,11 @@ def _isolate(config: InitConfig) -> None:
     """Own process group (or session) and, with a terminal, the foreground,
     so Ctrl-C and Ctrl-Z reach the main process as they would from a shell."""
     if config.spawn_mode == SESSION:
-        os.setsid()
+        try:
+            os.setsid()
+        except OSError as error:
+            config.log.error(f"Unable to setsid (errno={error.errno} {error.strerror}). Exiting.")
+            os._exit(1)
         _take_controlling_terminal(config.log)
         return
     os.setpgid(0, 0)
@@ -107,8 +86,8 @@ def _isolate(config: InitConfig) -> None:
 
 
 def _take_controlling_terminal(log: _log.Log) -> None:
-    if not os.isatty(0):
-        return
+    """Make stdin's terminal ours, as dumb-init's child does (always tried;
+    without a terminal it fails with ENOTTY, a debug line)."""
     import fcntl
     import termios
 
@@ -116,6 +95,7 @@ def _take_controlling_terminal(log: _log.Log) -> None:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     except OSError as error:
         log.debug(f"Unable to attach to controlling tty (errno={error.errno} {error.strerror}).")
+    log.debug("setsid complete.")
 
 
 def _exec(argv: list[str]) -> None:

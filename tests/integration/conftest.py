@@ -58,12 +58,13 @@ class InitFactory:
         *args: str,
         pid1: bool = True,
         env: dict[str, str] | None = None,
+        **popen: object,
     ) -> InitRun:
         """``tool`` (tini, dumb-init) run as the real Debian binary (``which``
-        "real") or as guestinit through a link of that name ("ours")."""
+        "real") or as guestinit through a program of that name ("ours")."""
         if which == "real":
-            return self(*args, executable=shutil.which(tool), pid1=pid1, env=env)
-        return self(*args, name=tool, pid1=pid1, env=env)
+            return self(*args, executable=shutil.which(tool), pid1=pid1, env=env, **popen)  # type: ignore[arg-type]
+        return self(*args, name=tool, pid1=pid1, env=env, **popen)  # type: ignore[arg-type]
 
 
 @pytest.fixture

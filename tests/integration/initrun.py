@@ -13,19 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def launcher(directory: Path, name: str) -> Path:
-    """A script called ``name`` that runs guestinit from this checkout, so the
-    personality chosen by argv[0] (tini, dumb-init) is exercised for real."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "from guestinit.cli import main\n"
-        "sys.exit(main())\n"
-    )
-    path.chmod(0o755)
-    return path
+    """A program called ``name`` that runs guestinit from this checkout with
+    argv[0] as typed (the test-only C launcher, tests/launcher), so the
+    personality chosen by argv[0] (tini, dumb-init) and the messages that
+    echo it are exercised for real."""
+    from tests.launcher import build
+
+    return build(directory, name)
 
 
 class InitRun:

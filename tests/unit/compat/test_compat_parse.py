@@ -51,7 +51,31 @@ def test_dumb_init_single_child_and_env() -> None:
         assert config.spawn_mode == PROCESS_GROUP and not config.forward_to_group
     config = dumb_init.parse(["--rewrite", "15:3", "-r", "1:0", "cmd"], {"DUMB_INIT_DEBUG": "1"})
     assert isinstance(config, InitConfig)
-    assert config.rewrites == {15: 3, 1: 0} and config.log.level == _log.DEBUG
+    assert config.rewrites == {15: 3, 1: 0, 20: 19, 21: 19, 22: 19}
+    assert config.log.level == _log.DEBUG
+    config = dumb_init.parse(["-c", "-r", "20:10", "cmd"], {})
+    assert isinstance(config, InitConfig)
+    assert config.rewrites == {20: 10}  # no STOP defaults without a session
+
+
+def test_dumb_init_setsid_defaults_tty_signals_to_stop_unless_rewritten() -> None:
+    config = dumb_init.parse(["-r", "20:10", "cmd"], {})
+    assert isinstance(config, InitConfig)
+    assert config.rewrites == {20: 10, 22: 19, 21: 19}
+    assert config.tty_hand_off and config.leave_cwd and config.suspend_on_tty_signals
+
+
+def test_tini_verbosity_from_the_environment_replaces_the_v_count() -> None:
+    for args, env, level in [
+        (["-vvv", "x"], {}, _log.TRACE),
+        (["-vvv", "x"], {"TINI_VERBOSITY": "1"}, _log.WARNING),
+        (["x"], {"TINI_VERBOSITY": "3"}, _log.DEBUG),
+        (["x"], {"TINI_VERBOSITY": "junk"}, _log.ERROR),
+        (["x"], {"TINI_VERBOSITY": "2abc"}, _log.INFO),
+    ]:
+        config = tini.parse(args, env)
+        assert isinstance(config, InitConfig)
+        assert config.log.level == level, (args, env)
 
 
 def test_dumb_init_errors_exit_1() -> None:

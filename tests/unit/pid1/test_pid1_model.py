@@ -14,6 +14,7 @@ TERM, KILL, USR1, QUIT = (
     int(s) for s in (signal.SIGTERM, signal.SIGKILL, signal.SIGUSR1, signal.SIGQUIT)
 )
 MAIN = 42
+STOP = int(signal.SIGSTOP)
 
 
 def policy(drain: bool = True, **options: object) -> model.Policy:
@@ -141,9 +142,57 @@ def test_without_drain_exit_follows_main_at_once() -> None:
 
 
 def test_dumb_init_terms_the_group_through_the_rewrite_table() -> None:
-    pol = policy(drain=False, term_group_on_exit=True, rewrites={TERM: QUIT})
+    pol = policy(drain=False, term_group_on_exit=True, forward_to_group=True, rewrites={TERM: QUIT})
     _, actions = run([model.Reaped(MAIN, exited(0))], pol)
     assert actions == [Forward(QUIT, -MAIN), Exit(0)]
+
+
+def test_dumb_init_single_child_terms_only_the_child_on_exit() -> None:
+    pol = policy(drain=False, term_group_on_exit=True)
+    _, actions = run([model.Reaped(MAIN, exited(0))], pol)
+    assert actions == [Forward(TERM, MAIN), Exit(0)]
+
+
+def test_dumb_init_goodbye_comes_after_the_term() -> None:
+    log = _log.Log(_log.DEBUG, style=_log.DUMB_INIT)
+    pol = policy(drain=False, term_group_on_exit=True, forward_to_group=True, log=log)
+    _, actions = model.step(model.start(MAIN), model.Reaped(MAIN, killed(TERM)), 0.0, pol)
+    texts = [a.text if isinstance(a, model.Log) else a for a in actions]
+    assert texts == [
+        f"A child with PID {MAIN} was terminated by signal 15.",
+        Forward(TERM, -MAIN),
+        "Child exited with status 143. Goodbye.",
+        Exit(143),
+    ]
+
+
+@pytest.mark.parametrize("number", [signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU])
+def test_dumb_init_tty_signals_stop_the_group_then_us(number: int) -> None:
+    pol = policy(forward_to_group=True, suspend_on_tty_signals=True, rewrites={int(number): STOP})
+    _, actions = run([model.Signal(int(number))], pol)
+    assert actions == [Forward(STOP, -MAIN), model.SuspendSelf()]
+
+
+def test_dumb_init_drop_to_zero_still_suspends_and_says_so() -> None:
+    log = _log.Log(_log.DEBUG, style=_log.DUMB_INIT)
+    pol = policy(suspend_on_tty_signals=True, rewrites={int(signal.SIGTSTP): 0}, log=log)
+    _, actions = model.step(model.start(MAIN), model.Signal(int(signal.SIGTSTP)), 0.0, pol)
+    assert [a.text for a in actions if isinstance(a, model.Log)] == [
+        "Translating signal 20 to 0.",
+        "Not forwarding signal 0 to children (ignored).",
+    ]
+    assert actions[-1] == model.SuspendSelf()
+
+
+def test_tini_warns_about_zombies_in_its_own_words() -> None:
+    log = _log.Log(_log.TRACE, style=_log.TINI)
+    pol = policy(warn_on_reap=True, log=log)
+    _, actions = model.step(model.start(MAIN), model.Reaped(99, exited(0)), 0.0, pol)
+    logs = [(a.level, a.text) for a in actions if isinstance(a, model.Log)]
+    assert logs == [
+        (_log.DEBUG, "Reaped child with pid: '99'"),
+        (_log.WARNING, "Reaped zombie process with pid=99"),
+    ]
 
 
 def test_signals_after_main_exit_are_not_forwarded() -> None:
