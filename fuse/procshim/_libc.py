@@ -4,7 +4,6 @@ procshim is its own process, so ctypes here never runs inside PID 1.
 """
 
 import ctypes
-import ctypes.util
 import os
 
 MS_RDONLY = 1
@@ -12,7 +11,9 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MNT_DETACH = 2
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The interpreter's own symbols include libc's: no find_library, which runs
+# ldconfig in a subprocess (milliseconds on guestinit's start path).
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [
     ctypes.c_char_p,
     ctypes.c_char_p,
@@ -35,6 +36,12 @@ def bind(source: str, target: str, read_only: bool = True) -> None:
     if read_only:
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         _check(_libc.mount(None, target.encode(), None, flags, None), "remount ro", target)
+
+
+def mount_tmpfs(target: str, options: str) -> None:
+    """``mount -t tmpfs -o options tmpfs target``."""
+    result = _libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, options.encode())
+    _check(result, "mount tmpfs", target)
 
 
 def detach(target: str) -> None:

@@ -60,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     mount.add_argument("--ready-fd", type=int, help="write READY, then ALIVE every second")
     mount.add_argument("--pid", type=int, default=1, help="the container's init (default 1)")
     mount.add_argument("--no-bind", dest="bind", action="store_false", help="mount only")
+    mount.add_argument(
+        "--static",
+        metavar="DIR",
+        help="keep the static files under DIR (guestinit's layer under ours) fresh",
+    )
+    mount.add_argument(
+        "--host-fd",
+        action="append",
+        default=[],
+        metavar="PATH=FD",
+        help="read the host's PATH through the inherited descriptor FD",
+    )
     _common(mount)
 
     serve = commands.add_parser(
@@ -96,11 +108,26 @@ def _server(args: argparse.Namespace, default_pid: int) -> Server:
     binding = load_binding()
     # A killed instance's binds would answer these opens with ENOTCONN.
     clear_leftovers(args.mountpoint.rstrip("/") or "/")
-    # Opened before the binds: these descriptors reach the real files afterwards.
-    host = HostFiles(FILES)
+    # Opened before the binds: these descriptors reach the real files afterwards
+    # (guestinit's, opened before its static layer, when it passes them).
+    given = _host_fds(getattr(args, "host_fd", []))
+    host = HostFiles.from_fds(given) if given else HostFiles(FILES)
     targets = Targets(KeptFiles(), view=args.view, default_pid=default_pid)
     snapshots = Snapshots(host, targets, LoadTracker())
-    return Server(args.mountpoint, snapshots, binding, threads=args.threads)
+    server = Server(args.mountpoint, snapshots, binding, threads=args.threads)
+    server.static_dir = getattr(args, "static", None)
+    server.static_pid = default_pid
+    return server
+
+
+def _host_fds(pairs: list[str]) -> dict[str, int]:
+    fds = {}
+    for pair in pairs:
+        path, _, number = pair.rpartition("=")
+        if not path.startswith("/") or not number.isdigit():
+            raise SystemExit(f"procshim: --host-fd takes PATH=FD, got {pair!r}")
+        fds[path] = int(number)
+    return fds
 
 
 def _mount(args: argparse.Namespace) -> int:

@@ -24,7 +24,21 @@ class OsShimSystem:
         self._signals = signals
         self._mountpoint = mountpoint
 
-    def spawn_shim(self, ready_fd: int) -> int:
+    def open_host_files(self) -> dict[str, int]:
+        if procshim_root(sys.path) is None:
+            return {}
+        from procshim.static import open_host_files
+
+        return open_host_files()
+
+    def fork_static(self, host_fds: dict[str, int]) -> int:
+        if not host_fds:
+            raise OSError(2, "the procshim package is not installed beside guestinit")
+        from guestinit.shim.static import fork_static
+
+        return fork_static(host_fds, os.getpid(), self._signals)
+
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int]) -> int:
         root = procshim_root(sys.path)
         if root is None:
             raise OSError(2, "the procshim package is not installed beside guestinit")
@@ -32,9 +46,16 @@ class OsShimSystem:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         argv = [sys.executable, "-m", "procshim", "mount", "--mountpoint", self._mountpoint]
         argv += ["--ready-fd", str(ready_fd), "--pid", str(os.getpid())]
-        # The same descriptor number in the child: no dup2 whose target might
-        # collide with it. It loses O_CLOEXEC only for the length of the spawn.
-        os.set_inheritable(ready_fd, True)
+        from guestinit.shim.static import STATIC_DIR
+
+        argv += ["--static", STATIC_DIR]
+        for path, fd in host_fds.items():
+            argv += ["--host-fd", f"{path}={fd}"]
+        # The same descriptor numbers in the child: no dup2 whose target might
+        # collide with one. They lose O_CLOEXEC only for the length of the spawn.
+        shared = [ready_fd, *host_fds.values()]
+        for fd in shared:
+            os.set_inheritable(fd, True)
         try:
             return os.posix_spawn(
                 sys.executable,
@@ -45,7 +66,8 @@ class OsShimSystem:
                 setsigdef=default_signals(self._signals),
             )
         finally:
-            os.set_inheritable(ready_fd, False)
+            for fd in shared:
+                os.set_inheritable(fd, False)
 
     def spawn_unmount(self, points: list[str]) -> int | None:
         # A process of util-linux (or busybox) rather than umount2(2) through

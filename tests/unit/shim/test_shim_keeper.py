@@ -12,6 +12,7 @@ from guestinit.shim.keeper import (
     FIRST_READY_WAIT,
     HEALTHY_AFTER,
     HUNG_AFTER,
+    KILL_AFTER,
     Phase,
     ShimKeeper,
 )
@@ -31,8 +32,19 @@ class FakeSystem:
         self.killed: list[tuple[int, int]] = []
         self.aborted: list[str] = []
         self.table = MOUNTED
+        self.static_pid: int | None = None  # set: fork_static works and returns pids
+        self.spawned_with: list[dict[str, int]] = []
 
-    def spawn_shim(self, ready_fd: int) -> int:
+    def open_host_files(self) -> dict[str, int]:
+        return {"/proc/meminfo": 7}
+
+    def fork_static(self, host_fds: dict[str, int]) -> int:
+        if self.static_pid is None:
+            raise OSError(2, "no static layer in this test")
+        return self.static_pid
+
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int]) -> int:
+        self.spawned_with.append(host_fds)
         self.next_pid += 1
         self.writers[self.next_pid] = os.dup(ready_fd)
         return self.next_pid
@@ -118,18 +130,22 @@ def test_a_crash_detaches_the_stale_files_and_restarts_at_once(system: FakeSyste
     assert shim.claim(first, killed_by(signal.SIGKILL), now + 1)
     assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
     assert shim.phase == Phase.WAITING
-    assert shim.next_deadline() == now + 1 + BACKOFF[0]
+    # The restart waits for the unmount helper: the new server's own clean-up
+    # and the helper would unmount one path twice (the second time the static layer).
+    assert shim.next_deadline() is None
     shim.tick(now + 1)
+    assert shim.phase == Phase.WAITING
+    # The unmount helper is ours too: claimed, not handed to the init model.
+    assert shim.claim(system.next_pid, exited(0), now + 1)
     assert shim.phase == Phase.STARTING
     assert shim.pid not in (None, first)
-    # The unmount helper is ours too: claimed, not handed to the init model.
-    assert shim.claim(system.next_pid - 1, exited(0), now + 1)
     # UnitsReady was reported once, not again for the restart.
     ready(shim, system)
     assert [type(e) for e in shim.events()] == [model.UnitsReady]
 
 
 def test_crashes_in_a_row_back_off_and_a_healthy_run_resets(system: FakeSystem) -> None:
+    system.table = ""  # nothing left mounted: no unmount helper to wait for
     shim = keeper(system)
     now = time.monotonic()
     shim.start(now)
@@ -149,7 +165,7 @@ def test_crashes_in_a_row_back_off_and_a_healthy_run_resets(system: FakeSystem) 
     assert shim._restart_at == now + BACKOFF[0]
 
 
-def test_a_silent_child_is_detached_aborted_and_killed(system: FakeSystem) -> None:
+def test_a_silent_child_is_continued_and_stopped_then_killed(system: FakeSystem) -> None:
     shim = keeper(system)
     now = time.monotonic()
     shim.start(now)
@@ -157,15 +173,85 @@ def test_a_silent_child_is_detached_aborted_and_killed(system: FakeSystem) -> No
     pid = shim.pid
     assert pid is not None
     shim.tick(now + HUNG_AFTER + 1)
-    assert system.aborted == ["0:52"]
-    assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
-    assert system.killed == [(pid, signal.SIGKILL), (pid, signal.SIGCONT)]
+    # A stopped server answers what its readers wait for and removes its own
+    # binds: the keeper detaches nothing meanwhile.
+    assert system.killed == [(pid, signal.SIGCONT), (pid, signal.SIGTERM)]
+    assert system.unmounted == []
     assert shim.phase == Phase.KILLED
-    assert shim.next_deadline() is None
-    system.table = ""  # the lazy unmount took them
-    shim.claim(pid, killed_by(signal.SIGKILL), now + HUNG_AFTER + 2)
+    kill_at = shim.next_deadline()
+    assert kill_at is not None
+    shim.tick(kill_at + KILL_AFTER)
+    assert system.aborted == ["0:52"]
+    assert system.killed[-1] == (pid, signal.SIGKILL)
+    shim.claim(pid, killed_by(signal.SIGKILL), kill_at + KILL_AFTER)
+    assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
     assert shim.phase == Phase.WAITING
-    assert len(system.unmounted) == 1  # nothing left to detach the second time
+
+
+def test_a_hung_child_that_stops_by_itself_is_not_killed(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    pid = shim.pid
+    assert pid is not None
+    shim.tick(now + HUNG_AFTER + 1)
+    system.table = ""  # it removed its binds and its mount on SIGTERM
+    shim.claim(pid, exited(0), now + HUNG_AFTER + 1.1)
+    assert (pid, signal.SIGKILL) not in system.killed
+    assert system.unmounted == []  # nothing left: no helper, no "not mounted" lines
+    assert shim.phase == Phase.WAITING
+    shim.tick(now + HUNG_AFTER + 2)
+    assert shim.phase == Phase.STARTING
+
+
+def test_a_detach_asked_while_one_runs_waits_for_it(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    assert shim.pid is not None
+    shim.claim(shim.pid, killed_by(signal.SIGKILL), now)
+    helper = system.next_pid
+    shim._detach()  # e.g. a second death reported while the helper runs
+    assert len(system.unmounted) == 1
+    system.table = ""  # the helper took them
+    shim.claim(helper, exited(0), now)
+    assert len(system.unmounted) == 1  # checked again: nothing left, no second helper
+
+
+def test_the_static_layer_lets_the_main_process_start_before_the_server(
+    system: FakeSystem,
+) -> None:
+    system.static_pid = 50
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    assert shim.phase == Phase.BINDING
+    assert shim.pid is None  # the server starts over the static layer, not beside it
+    assert shim.events() == []
+    assert shim.claim(50, exited(0), now)
+    assert shim.static_bound
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
+    assert shim.phase == Phase.STARTING
+    assert system.spawned_with == [{"/proc/meminfo": 7}]  # the host's real files
+    ready(shim, system)
+    assert shim.events() == []  # reported once
+
+
+def test_without_the_static_layer_the_main_process_waits_for_the_server(
+    system: FakeSystem,
+) -> None:
+    system.static_pid = 50
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    shim.claim(50, exited(1), now)
+    assert not shim.static_bound
+    assert shim.phase == Phase.STARTING
+    assert shim.events() == []
+    ready(shim, system)
+    assert [type(e) for e in shim.events()] == [model.UnitsReady]
 
 
 def test_not_ready_in_time_counts_as_hung(system: FakeSystem) -> None:
@@ -222,6 +308,7 @@ def test_other_processes_are_not_claimed(system: FakeSystem) -> None:
 def test_a_shim_failing_to_come_up_delays_the_main_process_only_so_long(
     system: FakeSystem,
 ) -> None:
+    system.table = ""
     shim = keeper(system)
     now = time.monotonic()
     shim.start(now)
