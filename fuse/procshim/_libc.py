@@ -7,6 +7,9 @@ import ctypes
 import os
 
 MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MNT_DETACH = 2
@@ -39,8 +42,9 @@ def bind(source: str, target: str, read_only: bool = True) -> None:
 
 
 def mount_tmpfs(target: str, options: str) -> None:
-    """``mount -t tmpfs -o options tmpfs target``."""
-    result = _libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, options.encode())
+    """``mount -t tmpfs -o nosuid,nodev,noexec,OPTIONS tmpfs target``."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    result = _libc.mount(b"tmpfs", target.encode(), b"tmpfs", flags, options.encode())
     _check(result, "mount tmpfs", target)
 
 

@@ -57,6 +57,7 @@ EX_UNAVAILABLE = 69
 # well below it, and a false alarm costs only a restart (readers keep the
 # static layer meanwhile).
 HUNG_AFTER = 1.0
+MAX_DETACH_RETRIES = 3
 # After SIGCONT + SIGTERM a hung child has this long to go by itself before SIGKILL.
 KILL_AFTER = 0.5
 READY_TIMEOUT = 10.0
@@ -123,6 +124,7 @@ class ShimKeeper:
         # A detach asked for while a helper runs: done once it has (two helpers
         # at once would unmount one path twice, the second time the static layer).
         self._detach_again = False
+        self._detach_retries = 0
         self._static_pid: int | None = None
         self.static_bound = False
         self._host_fds: dict[str, int] = {}
@@ -196,6 +198,12 @@ class ShimKeeper:
             self._helpers.discard(pid)
             if status != 0:
                 self._log.warning(f"procshim: unmounting stale files failed ({_describe(status)})")
+                # Look again (a helper killed midway leaves dead binds over the
+                # static layer), a few times in a row at most.
+                self._detach_retries += 1
+                self._detach_again = self._detach_again or self._detach_retries <= MAX_DETACH_RETRIES
+            else:
+                self._detach_retries = 0
             if not self._helpers and self._detach_again:
                 self._detach_again = False
                 self._detach()

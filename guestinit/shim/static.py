@@ -46,7 +46,7 @@ def bind_static(host_fds: dict[str, int], pid: int, directory: str) -> list[str]
 
     rendered = render_all(host_fds, pid)
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    _libc.mount_tmpfs(directory, "mode=0755,size=1m,nosuid,nodev,noexec")
+    _libc.mount_tmpfs(directory, "mode=0755,size=1m")
     paths = sorted(rendered)
     make_tree(directory, paths)
     write_all(directory, rendered)

@@ -328,3 +328,18 @@ def test_required_and_never_ready_asks_to_exit_1(system: FakeSystem) -> None:
     shim.start(now)
     shim.tick(now + FIRST_READY_WAIT)
     assert [type(e) for e in shim.events()] == [model.ExitRequested, model.UnitsReady]
+
+
+def test_a_failed_unmount_helper_is_followed_by_another_look(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    assert shim.pid is not None
+    shim.claim(shim.pid, killed_by(signal.SIGKILL), now)
+    shim.claim(system.next_pid, killed_by(signal.SIGKILL), now)  # the helper died midway
+    assert len(system.unmounted) == 2  # the binds are still listed: detached again
+    system.table = ""
+    shim.claim(system.next_pid, exited(0), now)
+    assert len(system.unmounted) == 2
+    assert shim.phase == Phase.STARTING  # and then the restart
