@@ -201,7 +201,9 @@ class ShimKeeper:
                 # Look again (a helper killed midway leaves dead binds over the
                 # static layer), a few times in a row at most.
                 self._detach_retries += 1
-                self._detach_again = self._detach_again or self._detach_retries <= MAX_DETACH_RETRIES
+                self._detach_again = (
+                    self._detach_again or self._detach_retries <= MAX_DETACH_RETRIES
+                )
             else:
                 self._detach_retries = 0
             if not self._helpers and self._detach_again:
