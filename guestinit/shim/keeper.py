@@ -31,8 +31,8 @@ States (one at a time):
 
 The loop's Services shape lets it stand alone or beside the service manager
 (pid1.combined): it reports UnitsReady once the static files are bound (or,
-without them, once the server's are, or the shim is given up), so the main
-process starts seeing the cgroup's numbers.
+without them or with --procshim=required, once the server's are, or the shim
+is given up), so the main process starts seeing the cgroup's numbers.
 """
 
 import os
@@ -248,7 +248,10 @@ class ShimKeeper:
         self.static_bound = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         if self.static_bound:
             self._log.debug("procshim: static files bound over /proc and /sys")
-            self._report_ready()  # the main process may start: it reads the cgroup's values
+            # The main process may start: it reads the cgroup's values. Not
+            # when required: a server that cannot run must still stop it.
+            if not self._required:
+                self._report_ready()
         else:
             self._log.warning(
                 f"procshim: static files not bound ({_describe(status)}); waiting for the server"

@@ -343,3 +343,16 @@ def test_a_failed_unmount_helper_is_followed_by_another_look(system: FakeSystem)
     shim.claim(system.next_pid, exited(0), now)
     assert len(system.unmounted) == 2
     assert shim.phase == Phase.STARTING  # and then the restart
+
+
+def test_required_waits_for_the_server_even_over_the_static_layer(system: FakeSystem) -> None:
+    system.static_pid = 50
+    shim = keeper(system, required=True)
+    now = time.monotonic()
+    shim.start(now)
+    shim.claim(50, exited(0), now)
+    assert shim.static_bound
+    assert shim.events() == []  # a server that cannot run must still be fatal
+    assert shim.pid is not None
+    shim.claim(shim.pid, exited(69), now)
+    assert [type(e) for e in shim.events()] == [model.ExitRequested, model.UnitsReady]
