@@ -134,6 +134,7 @@ def _mount(args: argparse.Namespace) -> int:
     server: Server | None = None
     try:
         server = _server(args, args.pid)
+        server.guarded = True
         server.start()
         if args.bind:
             failed = server.bind_all()
@@ -142,7 +143,8 @@ def _mount(args: argparse.Namespace) -> int:
             if not server.bound:
                 raise Unavailable("no file could be bound over /proc or /sys")
         if args.ready_fd is not None:
-            os.write(args.ready_fd, b"READY\n")
+            guard = "" if server.guard is None else f" guard={server.guard.pid}"
+            os.write(args.ready_fd, f"READY{guard}\n".encode())
         keep_alive(server, args.ready_fd)
         say("the FUSE loop ended")
         return 1

@@ -10,8 +10,10 @@ layer, never to the host's files, until the next server binds again.
 
 The child's protocol (procshim/cli.py, ``procshim mount``): it mounts the FUSE
 filesystem at ``--mountpoint``, binds each virtual file over the real one, then
-writes ``READY`` on the descriptor ``--ready-fd`` and ``ALIVE`` about four
-times a second after reading one of its files back through FUSE. Exit status
+writes ``READY guard=PID`` on the descriptor ``--ready-fd`` and ``ALIVE`` about
+four times a second after reading one of its files back through FUSE. Its
+guard (a fork of it, procshim.serve.Guard) detaches its mounts the moment it
+dies and holds the pipe open until done. Exit status
 69 (EX_UNAVAILABLE) before READY means "cannot run here" (no binding library,
 the mount refused); it has said why on stderr.
 
@@ -23,8 +25,10 @@ States (one at a time):
     UP/STARTING -> KILLED  silent too long: SIGCONT + SIGTERM (a stopped
                            server answers what it holds, removes its binds,
                            exits), SIGKILL if still there after KILL_AFTER
-    UP/STARTING/KILLED -> (dead)  child reaped: its binds left are detached
-                           (one unmount helper at a time), then
+    UP/STARTING/KILLED -> EXITING  child reaped, its guard still detaching:
+                           wait for the pipe's end (GUARD_WAIT at most)
+    UP/STARTING/KILLED/EXITING -> (dead)  whatever is still mounted is
+                           detached (one unmount helper at a time), then
     (dead)   -> WAITING    restart after a backoff (the first at once), or
     (dead)   -> GONE       when stopping, or when the child cannot run here
     WAITING  -> STARTING   the backoff is over and no unmount is in flight
@@ -58,6 +62,9 @@ EX_UNAVAILABLE = 69
 # static layer meanwhile).
 HUNG_AFTER = 1.0
 MAX_DETACH_RETRIES = 3
+# A dead server's guard detaches its mounts within a wakeup; we wait at most
+# this long for it (its end of the ready pipe closing) before looking ourselves.
+GUARD_WAIT = 2.0
 # After SIGCONT + SIGTERM a hung child has this long to go by itself before SIGKILL.
 KILL_AFTER = 0.5
 READY_TIMEOUT = 10.0
@@ -79,6 +86,7 @@ class Phase:
     STARTING = "starting"
     UP = "up"
     KILLED = "killed"  # hung and killed; its reap decides what next
+    EXITING = "exiting"  # reaped; its guard is still detaching what it left
     WAITING = "waiting"
     GONE = "gone"
 
@@ -129,6 +137,10 @@ class ShimKeeper:
         self.static_bound = False
         self._host_fds: dict[str, int] = {}
         self._kill_at: float | None = None
+        self._guarded = False  # the server said it has a guard (procshim.serve.Guard)
+        # (status, pid, phase at its death) between the reap and the guard's end
+        self._exit: tuple[int, int | None, str] | None = None
+        self._guard_until = 0.0
         self._ever_ready = False
         self._reported_ready = False
         self._stopping = False
@@ -160,6 +172,8 @@ class ShimKeeper:
             return self._restart_at
         if self.phase == Phase.KILLED:
             return self._kill_at
+        if self.phase == Phase.EXITING:
+            return self._guard_until
         return None
 
     def start(self, now: float) -> None:
@@ -188,6 +202,10 @@ class ShimKeeper:
                 self._spawn(now)  # WAITING -> STARTING
         elif self.phase == Phase.KILLED and self._kill_at is not None and now >= self._kill_at:
             self._kill_hard()
+        elif self.phase == Phase.EXITING and now >= self._guard_until:
+            self._log.warning(f"procshim: the guard did not finish in {GUARD_WAIT:g}s")
+            self._close_pipe()
+            self._finish_exit(now)
         elif self.phase == Phase.STARTING and now >= self._heard + READY_TIMEOUT:
             self._hung(f"not ready after {READY_TIMEOUT:g}s")
         elif self.phase == Phase.UP and now >= self._heard + HUNG_AFTER:
@@ -276,7 +294,7 @@ class ShimKeeper:
         os.set_blocking(read_end, False)
         self._pipe, self._partial = read_end, b""
         self.phase, self._heard, self._restart_at = Phase.STARTING, now, None
-        self._kill_at = None
+        self._kill_at, self._guarded = None, False
         self._log.debug(f"procshim: started {self.pid}")
 
     def _on_output(self) -> None:
@@ -287,18 +305,33 @@ class ShimKeeper:
             return
         if not data:
             self._close_pipe()  # the child's exit will follow; its reap decides
+            if self.phase == Phase.EXITING:
+                self._finish_exit(time.monotonic())  # the guard is done
             return
         self._heard = time.monotonic()
         *lines, self._partial = (self._partial + data).split(b"\n")
-        if b"READY" in lines and self.phase == Phase.STARTING:
+        ready = [line for line in lines if line.startswith(b"READY")]
+        if ready and self.phase == Phase.STARTING:
+            self._guarded = b" guard=" in ready[0]
             self.phase, self._up_since = Phase.UP, self._heard  # STARTING -> UP
             self._ever_ready = True
             self._log.info(f"procshim: {self.pid} serving cgroup views over /proc and /sys")
             self._report_ready()
 
     def _on_exit(self, status: int, now: float) -> None:
+        """Reaped. A guarded server's guard is detaching what it left, and
+        holds the ready pipe open until it is done: wait for its end (or
+        GUARD_WAIT) before looking at the mounts ourselves."""
+        self._exit, self.pid = (status, self.pid, self.phase), None
+        if self._guarded and self._pipe is not None:
+            self.phase, self._guard_until = Phase.EXITING, now + GUARD_WAIT  # -> EXITING
+            return
         self._close_pipe()
-        pid, self.pid = self.pid, None
+        self._finish_exit(now)
+
+    def _finish_exit(self, now: float) -> None:
+        assert self._exit is not None
+        (status, pid, phase), self._exit = self._exit, None
         self._detach()
         unavailable = os.WIFEXITED(status) and os.WEXITSTATUS(status) == EX_UNAVAILABLE
         if self._stopping:
@@ -308,7 +341,7 @@ class ShimKeeper:
             self._log.warning("procshim: not available here (see above); going on without it")
             self._give_up()
             return
-        if self.phase == Phase.UP and now - self._up_since >= HEALTHY_AFTER:
+        if phase == Phase.UP and now - self._up_since >= HEALTHY_AFTER:
             self._failures = 0
         delay = BACKOFF[min(self._failures, len(BACKOFF) - 1)]
         self._failures += 1

@@ -110,8 +110,11 @@ def live_shim(run: InitRun, other_than: int | None = None, timeout: float = 30) 
     while time.monotonic() < deadline:
         for child in psutil.Process(run.init_pid()).children():
             try:
-                # Not the unmount helper, whose arguments name the mount point.
+                # Not the unmount helper (its arguments name the mount point),
+                # nor a dead server's guard (its fork, with no FUSE thread).
                 if child.pid == other_than or child.cmdline()[1:4] != ["-m", "procshim", "mount"]:
+                    continue
+                if child.num_threads() < 2:
                     continue
                 mounts = Path(f"/proc/{child.pid}/mountinfo").read_text()
             except (psutil.NoSuchProcess, OSError):
@@ -178,10 +181,16 @@ def test_kill_9_in_a_row_never_shows_the_host(group: V1Group, tmp_path: Path) ->
         assert set(memory) <= {str(LIMIT_KB), *errors}
         assert set(online) <= {CGROUP_ONLINE, *errors}
         # ENOTCONN only from a dead server's kill to the detach of its binds
-        # (a few ms, documented in the README); never anything else.
-        assert set(errors) <= {"E103", "E107"}  # ECONNABORTED: a read in flight
-        assert failed <= 25 * kills
-        assert b"not mounted" not in run.stderr
+        # (a few ms, documented in the README); ECONNABORTED for a read in
+        # flight at the kill; never anything else, and at most one such window
+        # per kill (generous bound for a busy machine: the figure is in README).
+        assert set(errors) <= {"E103", "E107"}
+        assert len(windows) <= kills
+        assert max(windows, default=0.0) < 2.0
+        run.signal(signal.SIGTERM)
+        run.wait(timeout=30)
+        assert b"not mounted" not in run.stderr, run.stderr.decode()
+        assert b"Traceback" not in run.stderr
     finally:
         run.cleanup()
 
@@ -201,8 +210,15 @@ def test_a_stopped_server_frees_its_readers_with_the_cgroup_values(
         gaps = [b[0] - a[0] for a, b in itertools.pairwise(rows)]
         print(f"longest wait of a reader: {max(gaps):.2f} s; server {server} -> {replaced}")
         assert max(gaps) < HUNG_AFTER + KILL_AFTER + 5  # generous: a busy machine
-        assert {total for _, total, _ in rows} == {str(LIMIT_KB)}  # no error, never the host
-        assert {cpus for _, _, cpus in rows} == {CGROUP_ONLINE}
+        memory = [total for _, total, _ in rows]
+        online = [cpus for _, _, cpus in rows]
+        errors = [v for v in memory + online if v.startswith("E")]
+        # The stopped server answers the blocked read itself (SIGCONT, then it
+        # stops): normally no error at all; a read racing its exit may fail.
+        print(f"{len(errors)} failed reads of {len(rows)}")
+        assert set(memory) - set(errors) == {str(LIMIT_KB)}  # never the host
+        assert set(errors) <= {"E103", "E107"} and len(errors) <= 3
+        assert set(online) - set(errors) == {CGROUP_ONLINE}
         run.signal(signal.SIGTERM)
         run.wait(timeout=30)
         assert b"not mounted" not in run.stderr, run.stderr.decode()

@@ -10,6 +10,7 @@ from guestinit.pid1 import model
 from guestinit.shim.keeper import (
     BACKOFF,
     FIRST_READY_WAIT,
+    GUARD_WAIT,
     HEALTHY_AFTER,
     HUNG_AFTER,
     KILL_AFTER,
@@ -356,3 +357,45 @@ def test_required_waits_for_the_server_even_over_the_static_layer(system: FakeSy
     assert shim.pid is not None
     shim.claim(shim.pid, exited(69), now)
     assert [type(e) for e in shim.events()] == [model.ExitRequested, model.UnitsReady]
+
+
+def test_a_guarded_server_s_guard_detaches_and_the_keeper_only_checks(
+    system: FakeSystem,
+) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    pid = shim.pid
+    assert pid is not None
+    system.say(pid, b"READY guard=4242\n")
+    for callback in shim.readers().values():
+        callback()
+    assert shim.phase == Phase.UP
+    shim.claim(pid, killed_by(signal.SIGKILL), now)
+    # Its guard holds the pipe until its own detach is done: nothing from us yet.
+    assert shim.phase == Phase.EXITING
+    assert system.unmounted == []
+    assert shim.next_deadline() == pytest.approx(now + GUARD_WAIT)
+    system.table = ""  # the guard took them
+    os.close(system.writers.pop(pid))
+    for callback in shim.readers().values():
+        callback()  # end of the pipe
+    assert system.unmounted == []  # nothing left to detach: no helper at all
+    assert shim.phase == Phase.WAITING
+    shim.tick(time.monotonic() + BACKOFF[0])
+    assert shim.phase == Phase.STARTING
+
+
+def test_a_guard_that_never_finishes_is_not_waited_for_long(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    pid = shim.pid
+    assert pid is not None
+    system.say(pid, b"READY guard=4242\n")
+    for callback in shim.readers().values():
+        callback()
+    shim.claim(pid, killed_by(signal.SIGKILL), now)
+    shim.tick(now + GUARD_WAIT)
+    assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]  # we look ourselves
+    assert shim.phase == Phase.WAITING
