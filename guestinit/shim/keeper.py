@@ -25,8 +25,9 @@ States (one at a time):
     UP/STARTING -> KILLED  silent too long: SIGCONT + SIGTERM (a stopped
                            server answers what it holds, removes its binds,
                            exits), SIGKILL if still there after KILL_AFTER
-    UP/STARTING/KILLED -> EXITING  child reaped, its guard still detaching:
-                           wait for the pipe's end (GUARD_WAIT at most)
+    UP/STARTING/KILLED -> EXITING  child reaped before its pipe ended (its
+                           guard still detaching): wait for the pipe's end
+                           (GUARD_WAIT at most)
     UP/STARTING/KILLED/EXITING -> (dead)  whatever is still mounted is
                            detached (one unmount helper at a time), then
     (dead)   -> WAITING    restart after a backoff (the first at once), or
@@ -137,7 +138,6 @@ class ShimKeeper:
         self.static_bound = False
         self._host_fds: dict[str, int] = {}
         self._kill_at: float | None = None
-        self._guarded = False  # the server said it has a guard (procshim.serve.Guard)
         # (status, pid, phase at its death) between the reap and the guard's end
         self._exit: tuple[int, int | None, str] | None = None
         self._guard_until = 0.0
@@ -294,7 +294,7 @@ class ShimKeeper:
         os.set_blocking(read_end, False)
         self._pipe, self._partial = read_end, b""
         self.phase, self._heard, self._restart_at = Phase.STARTING, now, None
-        self._kill_at, self._guarded = None, False
+        self._kill_at = None
         self._log.debug(f"procshim: started {self.pid}")
 
     def _on_output(self) -> None:
@@ -310,20 +310,21 @@ class ShimKeeper:
             return
         self._heard = time.monotonic()
         *lines, self._partial = (self._partial + data).split(b"\n")
-        ready = [line for line in lines if line.startswith(b"READY")]
+        ready = any(line.startswith(b"READY") for line in lines)  # "READY guard=PID"
         if ready and self.phase == Phase.STARTING:
-            self._guarded = b" guard=" in ready[0]
             self.phase, self._up_since = Phase.UP, self._heard  # STARTING -> UP
             self._ever_ready = True
             self._log.info(f"procshim: {self.pid} serving cgroup views over /proc and /sys")
             self._report_ready()
 
     def _on_exit(self, status: int, now: float) -> None:
-        """Reaped. A guarded server's guard is detaching what it left, and
-        holds the ready pipe open until it is done: wait for its end (or
-        GUARD_WAIT) before looking at the mounts ourselves."""
+        """Reaped. Its guard, if it forked one (it may have, even before
+        READY), is detaching what it left and holds the ready pipe open until
+        it is done: wait for the pipe's end (or GUARD_WAIT) before looking at
+        the mounts ourselves, or two detaches of one path would take away
+        the static layer under it."""
         self._exit, self.pid = (status, self.pid, self.phase), None
-        if self._guarded and self._pipe is not None:
+        if self._pipe is not None:
             self.phase, self._guard_until = Phase.EXITING, now + GUARD_WAIT  # -> EXITING
             return
         self._close_pipe()

@@ -71,6 +71,12 @@ class FakeSystem:
         for fd in self.writers.values():
             os.close(fd)
 
+    def end_pipe(self, pid: int) -> None:
+        """The child (and its guard) are gone: their end of the ready pipe closes."""
+        fd = self.writers.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
 
 @pytest.fixture
 def system() -> Iterator[FakeSystem]:
@@ -88,6 +94,14 @@ def ready(shim: ShimKeeper, system: FakeSystem) -> None:
     system.say(shim.pid, b"READY\n")
     for callback in shim.readers().values():
         callback()
+
+
+def die(shim: ShimKeeper, system: FakeSystem, pid: int, status: int, now: float) -> bool:
+    """A server's death as the loop sees it: its pipe ends, then the reap."""
+    system.end_pipe(pid)
+    for callback in shim.readers().values():
+        callback()
+    return shim.claim(pid, status, now)
 
 
 def killed_by(number: int) -> int:
@@ -128,7 +142,7 @@ def test_a_crash_detaches_the_stale_files_and_restarts_at_once(system: FakeSyste
     ready(shim, system)
     first = shim.pid
     assert first is not None
-    assert shim.claim(first, killed_by(signal.SIGKILL), now + 1)
+    assert die(shim, system, first, killed_by(signal.SIGKILL), now + 1)
     assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
     assert shim.phase == Phase.WAITING
     # The restart waits for the unmount helper: the new server's own clean-up
@@ -153,7 +167,7 @@ def test_crashes_in_a_row_back_off_and_a_healthy_run_resets(system: FakeSystem) 
     delays = []
     for _ in range(4):
         assert shim.pid is not None
-        shim.claim(shim.pid, exited(1), now)
+        die(shim, system, shim.pid, exited(1), now)
         assert shim._restart_at is not None
         delays.append(shim._restart_at - now)
         shim.tick(now + 100)
@@ -162,7 +176,7 @@ def test_crashes_in_a_row_back_off_and_a_healthy_run_resets(system: FakeSystem) 
     ready(shim, system)
     shim._up_since = now - HEALTHY_AFTER  # up long enough
     assert shim.pid is not None
-    shim.claim(shim.pid, exited(1), now)
+    die(shim, system, shim.pid, exited(1), now)
     assert shim._restart_at == now + BACKOFF[0]
 
 
@@ -184,7 +198,7 @@ def test_a_silent_child_is_continued_and_stopped_then_killed(system: FakeSystem)
     shim.tick(kill_at + KILL_AFTER)
     assert system.aborted == ["0:52"]
     assert system.killed[-1] == (pid, signal.SIGKILL)
-    shim.claim(pid, killed_by(signal.SIGKILL), kill_at + KILL_AFTER)
+    die(shim, system, pid, killed_by(signal.SIGKILL), kill_at + KILL_AFTER)
     assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]
     assert shim.phase == Phase.WAITING
 
@@ -198,7 +212,7 @@ def test_a_hung_child_that_stops_by_itself_is_not_killed(system: FakeSystem) -> 
     assert pid is not None
     shim.tick(now + HUNG_AFTER + 1)
     system.table = ""  # it removed its binds and its mount on SIGTERM
-    shim.claim(pid, exited(0), now + HUNG_AFTER + 1.1)
+    die(shim, system, pid, exited(0), now + HUNG_AFTER + 1.1)
     assert (pid, signal.SIGKILL) not in system.killed
     assert system.unmounted == []  # nothing left: no helper, no "not mounted" lines
     assert shim.phase == Phase.WAITING
@@ -212,7 +226,7 @@ def test_a_detach_asked_while_one_runs_waits_for_it(system: FakeSystem) -> None:
     shim.start(now)
     ready(shim, system)
     assert shim.pid is not None
-    shim.claim(shim.pid, killed_by(signal.SIGKILL), now)
+    die(shim, system, shim.pid, killed_by(signal.SIGKILL), now)
     helper = system.next_pid
     shim._detach()  # e.g. a second death reported while the helper runs
     assert len(system.unmounted) == 1
@@ -268,7 +282,7 @@ def test_unavailable_child_is_given_up_once_and_the_main_process_runs(system: Fa
     now = time.monotonic()
     shim.start(now)
     assert shim.pid is not None
-    shim.claim(shim.pid, exited(69), now)
+    die(shim, system, shim.pid, exited(69), now)
     assert shim.phase == Phase.GONE
     assert shim.next_deadline() is None
     assert [type(e) for e in shim.events()] == [model.UnitsReady]
@@ -295,7 +309,7 @@ def test_after_stop_all_an_exit_is_final(system: FakeSystem) -> None:
     shim.stop_all(now)
     assert [type(e) for e in shim.events()] == [model.UnitsStopped]
     assert shim.pid is not None
-    shim.claim(shim.pid, exited(0), now)
+    die(shim, system, shim.pid, exited(0), now)
     assert shim.phase == Phase.GONE
     assert shim.next_deadline() is None
 
@@ -314,7 +328,7 @@ def test_a_shim_failing_to_come_up_delays_the_main_process_only_so_long(
     now = time.monotonic()
     shim.start(now)
     assert shim.pid is not None
-    shim.claim(shim.pid, exited(1), now)  # crashes before READY
+    die(shim, system, shim.pid, exited(1), now)  # crashes before READY
     shim.tick(now)
     assert shim.events() == []
     assert shim.next_deadline() == now + BACKOFF[1] or shim.phase == Phase.STARTING
@@ -337,7 +351,7 @@ def test_a_failed_unmount_helper_is_followed_by_another_look(system: FakeSystem)
     shim.start(now)
     ready(shim, system)
     assert shim.pid is not None
-    shim.claim(shim.pid, killed_by(signal.SIGKILL), now)
+    die(shim, system, shim.pid, killed_by(signal.SIGKILL), now)
     shim.claim(system.next_pid, killed_by(signal.SIGKILL), now)  # the helper died midway
     assert len(system.unmounted) == 2  # the binds are still listed: detached again
     system.table = ""
@@ -355,7 +369,7 @@ def test_required_waits_for_the_server_even_over_the_static_layer(system: FakeSy
     assert shim.static_bound
     assert shim.events() == []  # a server that cannot run must still be fatal
     assert shim.pid is not None
-    shim.claim(shim.pid, exited(69), now)
+    die(shim, system, shim.pid, exited(69), now)
     assert [type(e) for e in shim.events()] == [model.ExitRequested, model.UnitsReady]
 
 
