@@ -56,12 +56,16 @@ else:
     Protocol = object
 
 EX_UNAVAILABLE = 69
-# A child that says nothing for this long is hung (SIGSTOP, a deadlock): its
-# readers are blocked until then. Heartbeats come every 0.25 s (procshim.serve),
-# so this is four missed in a row: a busy machine's scheduling delays stay
-# well below it, and a false alarm costs only a restart (readers keep the
-# static layer meanwhile).
+# A child that says nothing for this long while stopped (SIGSTOP, a debugger:
+# state T in /proc/PID/stat) is hung, and its readers are blocked until then.
+# Heartbeats come every 0.25 s (procshim.serve), so this is four missed.
 HUNG_AFTER = 1.0
+# Silent but not stopped (a deadlock, or starved on a saturated machine):
+# hung only after this long, so an overloaded machine does not restart a
+# server that is merely late (each restart costs it a Python start).
+HUNG_AFTER_RUNNING = 3.0
+# While silent, the child's state is looked at this often.
+STATE_POLL = 0.25
 MAX_DETACH_RETRIES = 3
 # A dead server's guard detaches its mounts within a wakeup; we wait at most
 # this long for it (its end of the ready pipe closing) before looking ourselves.
@@ -108,6 +112,9 @@ class ShimSystem(Protocol):
         """Detach ``points`` lazily in a helper process; its pid (None: no helper)."""
 
     def kill(self, pid: int, number: int) -> None: ...
+
+    def stopped(self, pid: int) -> bool:
+        """Whether ``pid`` is stopped (state T or t in /proc/PID/stat)."""
 
     def mountinfo(self) -> str: ...
 
@@ -167,7 +174,9 @@ class ShimKeeper:
         if self.phase == Phase.STARTING:
             return self._heard + READY_TIMEOUT
         if self.phase == Phase.UP:
-            return self._heard + HUNG_AFTER
+            if time.monotonic() < self._heard + HUNG_AFTER:
+                return self._heard + HUNG_AFTER
+            return min(self._heard + HUNG_AFTER_RUNNING, time.monotonic() + STATE_POLL)
         if self.phase == Phase.WAITING and not self._helpers:
             return self._restart_at
         if self.phase == Phase.KILLED:
@@ -209,7 +218,11 @@ class ShimKeeper:
         elif self.phase == Phase.STARTING and now >= self._heard + READY_TIMEOUT:
             self._hung(f"not ready after {READY_TIMEOUT:g}s")
         elif self.phase == Phase.UP and now >= self._heard + HUNG_AFTER:
-            self._hung(f"silent for {now - self._heard:.1f}s")
+            silent = now - self._heard
+            if silent >= HUNG_AFTER_RUNNING:
+                self._hung(f"silent for {silent:.1f}s")
+            elif self.pid is not None and self._system.stopped(self.pid):
+                self._hung(f"stopped and silent for {silent:.1f}s")
 
     def claim(self, pid: int, status: int, now: float) -> bool:
         if pid in self._helpers:

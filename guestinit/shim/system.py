@@ -88,6 +88,14 @@ class OsShimSystem:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, number)
 
+    def stopped(self, pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as file:
+                state = file.read().rpartition(b")")[2].split()[:1]
+        except OSError:
+            return False
+        return state in ([b"T"], [b"t"])
+
     def mountinfo(self) -> str:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as file:
             return file.read()

@@ -13,6 +13,7 @@ from guestinit.shim.keeper import (
     GUARD_WAIT,
     HEALTHY_AFTER,
     HUNG_AFTER,
+    HUNG_AFTER_RUNNING,
     KILL_AFTER,
     Phase,
     ShimKeeper,
@@ -35,6 +36,7 @@ class FakeSystem:
         self.table = MOUNTED
         self.static_pid: int | None = None  # set: fork_static works and returns pids
         self.spawned_with: list[dict[str, int]] = []
+        self.stopped_pids: set[int] = set()
 
     def open_host_files(self) -> dict[str, int]:
         return {"/proc/meminfo": 7}
@@ -57,6 +59,9 @@ class FakeSystem:
 
     def kill(self, pid: int, number: int) -> None:
         self.killed.append((pid, number))
+
+    def stopped(self, pid: int) -> bool:
+        return pid in self.stopped_pids
 
     def mountinfo(self) -> str:
         return self.table
@@ -187,6 +192,7 @@ def test_a_silent_child_is_continued_and_stopped_then_killed(system: FakeSystem)
     ready(shim, system)
     pid = shim.pid
     assert pid is not None
+    system.stopped_pids.add(pid)  # SIGSTOP
     shim.tick(now + HUNG_AFTER + 1)
     # A stopped server answers what its readers wait for and removes its own
     # binds: the keeper detaches nothing meanwhile.
@@ -210,6 +216,7 @@ def test_a_hung_child_that_stops_by_itself_is_not_killed(system: FakeSystem) -> 
     ready(shim, system)
     pid = shim.pid
     assert pid is not None
+    system.stopped_pids.add(pid)  # SIGSTOP
     shim.tick(now + HUNG_AFTER + 1)
     system.table = ""  # it removed its binds and its mount on SIGTERM
     die(shim, system, pid, exited(0), now + HUNG_AFTER + 1.1)
@@ -413,3 +420,18 @@ def test_a_guard_that_never_finishes_is_not_waited_for_long(system: FakeSystem) 
     shim.tick(now + GUARD_WAIT)
     assert system.unmounted == [["/proc/meminfo", MOUNTPOINT]]  # we look ourselves
     assert shim.phase == Phase.WAITING
+
+
+def test_a_silent_running_child_gets_longer_than_a_stopped_one(system: FakeSystem) -> None:
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    ready(shim, system)
+    pid = shim.pid
+    assert pid is not None
+    shim.tick(now + HUNG_AFTER + 0.5)  # late (a saturated machine), not stopped
+    assert shim.phase == Phase.UP
+    assert system.killed == []
+    shim.tick(now + HUNG_AFTER_RUNNING + 0.1)  # a deadlock, say
+    assert shim.phase == Phase.KILLED
+    assert system.killed == [(pid, signal.SIGCONT), (pid, signal.SIGTERM)]
