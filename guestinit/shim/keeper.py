@@ -105,8 +105,9 @@ class ShimSystem(Protocol):
     def fork_static(self, host_fds: dict[str, int]) -> int:
         """Fork the child that renders and binds the static layer; its pid."""
 
-    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int]) -> int:
-        """Start ``procshim mount`` with ``ready_fd`` as its --ready-fd; its pid."""
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int], keep_static: bool) -> int:
+        """Start ``procshim mount`` with ``ready_fd`` as its --ready-fd; its pid.
+        ``keep_static``: it keeps the static layer (bound) fresh."""
 
     def spawn_unmount(self, points: list[str]) -> int | None:
         """Detach ``points`` lazily in a helper process; its pid (None: no helper)."""
@@ -123,7 +124,14 @@ class ShimSystem(Protocol):
 
 
 class ShimKeeper:
-    def __init__(self, system: ShimSystem, log: _log.Log, mountpoint: str, required: bool) -> None:
+    def __init__(
+        self,
+        system: ShimSystem,
+        log: _log.Log,
+        mountpoint: str,
+        required: bool,
+        static: bool = True,
+    ) -> None:
         self._system = system
         self._log = log
         self._mountpoint = mountpoint
@@ -141,6 +149,9 @@ class ShimKeeper:
         # at once would unmount one path twice, the second time the static layer).
         self._detach_again = False
         self._detach_retries = 0
+        # The static layer outlives us (nothing unmounts it): only where our
+        # mount namespace ends with us, i.e. as PID 1.
+        self._static = static
         self._static_pid: int | None = None
         self.static_bound = False
         self._host_fds: dict[str, int] = {}
@@ -192,6 +203,9 @@ class ShimKeeper:
             return
         self._waited_until = now + FIRST_READY_WAIT
         self._host_fds = self._system.open_host_files()
+        if not self._static:
+            self._spawn(now)  # IDLE -> STARTING: the main process waits for the server
+            return
         try:
             self._static_pid = self._system.fork_static(self._host_fds)
         except OSError as error:
@@ -295,7 +309,7 @@ class ShimKeeper:
     def _spawn(self, now: float) -> None:
         read_end, write_end = os.pipe2(os.O_CLOEXEC)
         try:
-            self.pid = self._system.spawn_shim(write_end, self._host_fds)
+            self.pid = self._system.spawn_shim(write_end, self._host_fds, self.static_bound)
         except OSError as error:
             os.close(read_end)
             self.pid = None

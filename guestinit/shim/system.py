@@ -38,7 +38,7 @@ class OsShimSystem:
 
         return fork_static(host_fds, os.getpid(), self._signals)
 
-    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int]) -> int:
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int], keep_static: bool) -> int:
         root = procshim_root(sys.path)
         if root is None:
             raise OSError(2, "the procshim package is not installed beside guestinit")
@@ -46,9 +46,10 @@ class OsShimSystem:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         argv = [sys.executable, "-m", "procshim", "mount", "--mountpoint", self._mountpoint]
         argv += ["--ready-fd", str(ready_fd), "--pid", str(os.getpid())]
-        from guestinit.shim.static import STATIC_DIR
+        if keep_static:
+            from guestinit.shim.static import STATIC_DIR
 
-        argv += ["--static", STATIC_DIR]
+            argv += ["--static", STATIC_DIR]
         for path, fd in host_fds.items():
             argv += ["--host-fd", f"{path}={fd}"]
         # The same descriptor numbers in the child: no dup2 whose target might

@@ -37,6 +37,7 @@ class FakeSystem:
         self.static_pid: int | None = None  # set: fork_static works and returns pids
         self.spawned_with: list[dict[str, int]] = []
         self.stopped_pids: set[int] = set()
+        self.kept_static: list[bool] = []
 
     def open_host_files(self) -> dict[str, int]:
         return {"/proc/meminfo": 7}
@@ -46,8 +47,9 @@ class FakeSystem:
             raise OSError(2, "no static layer in this test")
         return self.static_pid
 
-    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int]) -> int:
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int], keep_static: bool) -> int:
         self.spawned_with.append(host_fds)
+        self.kept_static.append(keep_static)
         self.next_pid += 1
         self.writers[self.next_pid] = os.dup(ready_fd)
         return self.next_pid
@@ -257,6 +259,7 @@ def test_the_static_layer_lets_the_main_process_start_before_the_server(
     assert [type(e) for e in shim.events()] == [model.UnitsReady]
     assert shim.phase == Phase.STARTING
     assert system.spawned_with == [{"/proc/meminfo": 7}]  # the host's real files
+    assert system.kept_static == [True]
     ready(shim, system)
     assert shim.events() == []  # reported once
 
@@ -271,6 +274,7 @@ def test_without_the_static_layer_the_main_process_waits_for_the_server(
     shim.claim(50, exited(1), now)
     assert not shim.static_bound
     assert shim.phase == Phase.STARTING
+    assert system.kept_static == [False]  # nothing to keep fresh
     assert shim.events() == []
     ready(shim, system)
     assert [type(e) for e in shim.events()] == [model.UnitsReady]
@@ -435,3 +439,14 @@ def test_a_silent_running_child_gets_longer_than_a_stopped_one(system: FakeSyste
     shim.tick(now + HUNG_AFTER_RUNNING + 0.1)  # a deadlock, say
     assert shim.phase == Phase.KILLED
     assert system.killed == [(pid, signal.SIGCONT), (pid, signal.SIGTERM)]
+
+
+def test_without_the_static_layer_asked_for_the_server_starts_at_once(
+    system: FakeSystem,
+) -> None:
+    system.static_pid = 50
+    shim = ShimKeeper(system, _log.Log(_log.ERROR), MOUNTPOINT, False, static=False)
+    shim.start(time.monotonic())
+    assert shim.phase == Phase.STARTING  # not PID 1: no layer that would outlive us
+    assert not shim.static_bound
+    assert shim.events() == []
