@@ -90,12 +90,7 @@ class OsShimSystem:
             os.kill(pid, number)
 
     def stopped(self, pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as file:
-                state = file.read().rpartition(b")")[2].split()[:1]
-        except OSError:
-            return False
-        return state in ([b"T"], [b"t"])
+        return process_stopped(pid)
 
     def mountinfo(self) -> str:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as file:
@@ -111,6 +106,16 @@ class OsShimSystem:
                 file.write("1")
         except OSError:
             pass
+
+
+def process_stopped(pid: int) -> bool:
+    """State T (stopped) or t (traced) in /proc/PID/stat; a gone process is not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            state = file.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return False
+    return state in ([b"T"], [b"t"])
 
 
 def _find_program(name: str) -> str | None:
