@@ -182,7 +182,7 @@ class ShimKeeper:
         return due
 
     def _phase_deadline(self) -> float | None:
-        if self.phase == Phase.STARTING:
+        if self.phase in (Phase.STARTING, Phase.BINDING):
             return self._heard + READY_TIMEOUT
         if self.phase == Phase.UP:
             if time.monotonic() < self._heard + HUNG_AFTER:
@@ -212,7 +212,7 @@ class ShimKeeper:
             self._log.warning(f"procshim: cannot fork for the static files: {error.strerror}")
             self._spawn(now)  # IDLE -> STARTING: the main process waits for the server
             return
-        self.phase = Phase.BINDING  # IDLE -> BINDING
+        self.phase, self._heard = Phase.BINDING, now  # IDLE -> BINDING
 
     def tick(self, now: float) -> None:
         waited = self._waited_until
@@ -229,6 +229,11 @@ class ShimKeeper:
             self._log.warning(f"procshim: the guard did not finish in {GUARD_WAIT:g}s")
             self._close_pipe()
             self._finish_exit(now)
+        elif self.phase == Phase.BINDING and now >= self._heard + READY_TIMEOUT:
+            if self._static_pid is not None:  # its reap starts the server
+                self._log.warning(f"procshim: static files not bound in {READY_TIMEOUT:g}s")
+                self._system.kill(self._static_pid, 9)
+                self._heard = now  # once
         elif self.phase == Phase.STARTING and now >= self._heard + READY_TIMEOUT:
             self._hung(f"not ready after {READY_TIMEOUT:g}s")
         elif self.phase == Phase.UP and now >= self._heard + HUNG_AFTER:

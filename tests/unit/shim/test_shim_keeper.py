@@ -15,6 +15,7 @@ from guestinit.shim.keeper import (
     HUNG_AFTER,
     HUNG_AFTER_RUNNING,
     KILL_AFTER,
+    READY_TIMEOUT,
     Phase,
     ShimKeeper,
 )
@@ -450,3 +451,16 @@ def test_without_the_static_layer_asked_for_the_server_starts_at_once(
     assert shim.phase == Phase.STARTING  # not PID 1: no layer that would outlive us
     assert not shim.static_bound
     assert shim.events() == []
+
+
+def test_a_static_child_that_hangs_is_killed_and_the_server_started(system: FakeSystem) -> None:
+    system.static_pid = 50
+    shim = keeper(system)
+    now = time.monotonic()
+    shim.start(now)
+    assert shim._phase_deadline() == now + READY_TIMEOUT
+    shim.tick(now + READY_TIMEOUT)
+    assert system.killed == [(50, signal.SIGKILL)]
+    shim.claim(50, killed_by(signal.SIGKILL), now + READY_TIMEOUT)
+    assert shim.phase == Phase.STARTING
+    assert not shim.static_bound
