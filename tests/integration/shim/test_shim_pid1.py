@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from guestinit.shim.keeper import HUNG_AFTER, KILL_AFTER
+from guestinit.shim.keeper import HUNG_AFTER_RUNNING, KILL_AFTER
 from tests.cgroups import V1Group, v1_available, v1_group
 from tests.integration.initrun import InitRun
 
@@ -209,7 +209,9 @@ def test_a_stopped_server_frees_its_readers_with_the_cgroup_values(
         rows = [row for row in read_samples(samples) if row[0] > stopped_at - 0.5]
         gaps = [b[0] - a[0] for a, b in itertools.pairwise(rows)]
         print(f"longest wait of a reader: {max(gaps):.2f} s; server {server} -> {replaced}")
-        assert max(gaps) < HUNG_AFTER + KILL_AFTER + 5  # generous: a busy machine
+        # About HUNG_AFTER (1 s) normally; the bound is a generous sanity one
+        # for a saturated machine, where the running-server bound may apply.
+        assert max(gaps) < HUNG_AFTER_RUNNING + KILL_AFTER + 10
         memory = [total for _, total, _ in rows]
         online = [cpus for _, _, cpus in rows]
         errors = [v for v in memory + online if v.startswith("E")]
@@ -221,6 +223,7 @@ def test_a_stopped_server_frees_its_readers_with_the_cgroup_values(
         assert set(online) - set(errors) == {CGROUP_ONLINE}
         run.signal(signal.SIGTERM)
         run.wait(timeout=30)
+        print(run.stderr.decode(errors="replace"))
         assert b"not mounted" not in run.stderr, run.stderr.decode()
     finally:
         run.cleanup()
