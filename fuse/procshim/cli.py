@@ -1,6 +1,7 @@
 """procshim's command line: ``mount`` (in a container), ``serve`` (host mode), ``check``.
 
     procshim mount [--mountpoint DIR] [--ready-fd N] [--pid PID] [--no-bind] [--view V]
+                   [--static DIR] [--host-fd PATH=FD]...
     procshim serve MOUNTPOINT [-f] [--view caller|init] [--pidfile FILE]
     procshim check [--pid PID] [--json]
 
@@ -57,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         "mount", help="serve this container: bind the files over /proc and /sys here"
     )
     mount.add_argument("--mountpoint", default=DEFAULT_MOUNTPOINT, help="the FUSE mount")
-    mount.add_argument("--ready-fd", type=int, help="write READY, then ALIVE every second")
+    mount.add_argument(
+        "--ready-fd", type=int, help="write READY guard=PID, then ALIVE 4 times a second"
+    )
     mount.add_argument("--pid", type=int, default=1, help="the container's init (default 1)")
     mount.add_argument("--no-bind", dest="bind", action="store_false", help="mount only")
     mount.add_argument(

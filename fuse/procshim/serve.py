@@ -27,8 +27,9 @@ from procshim.snapshot import Snapshots
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 MOUNT_TIMEOUT = 10.0
-# guestinit's keeper calls us hung after 1 s of silence: readers of a stopped
-# server are blocked that long at most. A read back costs ~0.2 ms.
+# guestinit's keeper calls us hung after 1 s of silence when we are stopped
+# (3 s when running): readers of a stopped server are blocked about that long.
+# A read back costs ~0.2 ms.
 HEARTBEAT_INTERVAL = 0.25
 # The static layer under our binds is rewritten this often (13 renders, ~1 ms).
 STATIC_EVERY = 1.0
@@ -248,7 +249,7 @@ def _hurry() -> None:
 
 
 def keep_alive(server: Server, ready_fd: int | None) -> None:
-    """The heartbeat: read a file back through FUSE, then say ALIVE, every second.
+    """The heartbeat: read a file back through FUSE, then say ALIVE, 4 times a second.
 
     A hung server never says it, and whoever watches the descriptor (guestinit's
     keeper) stops us and restarts us. Returns when FUSE's loop ended. Every
