@@ -16,6 +16,7 @@ SOURCES = Path(__file__).resolve().parent / "programs"
 class Programs:
     orphan_burst: Path
     signal_clock: Path
+    exec_clock: Path
 
 
 def build(directory: Path) -> Programs:
@@ -27,4 +28,6 @@ def build(directory: Path) -> Programs:
         )
         return binary
 
-    return Programs(compile_one("orphan_burst"), compile_one("signal_clock"))
+    return Programs(
+        compile_one("orphan_burst"), compile_one("signal_clock"), compile_one("exec_clock")
+    )

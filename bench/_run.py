@@ -22,10 +22,11 @@ class Sizes:
     burst_repeats: int
     signal_samples: int
     idle_seconds: float
+    first_exec_runs: int
 
 
-FULL = Sizes(startup_runs=40, burst_repeats=5, signal_samples=300, idle_seconds=30)
-QUICK = Sizes(startup_runs=20, burst_repeats=3, signal_samples=200, idle_seconds=10)
+FULL = Sizes(40, burst_repeats=5, signal_samples=300, idle_seconds=30, first_exec_runs=30)
+QUICK = Sizes(20, burst_repeats=3, signal_samples=200, idle_seconds=10, first_exec_runs=12)
 
 
 def main(args: list[str]) -> int:
@@ -80,6 +81,8 @@ def measure(directory: Path, sizes: Sizes) -> list[Row]:
     if not info["console script"][0]:
         del info["console script"]
     startup = _scenarios.startup_ms({**startup_commands, **info}, sizes.startup_runs)
+    _progress(f"as PID 1 with defaults: init exec -> main exec, {sizes.first_exec_runs} runs each")
+    first_exec = _first_exec(directory, programs.exec_clock, inits, sizes.first_exec_runs)
     _progress(f"RSS and idle CPU over {sizes.idle_seconds:g} s (all inits at once)")
     resident = _scenarios.resident(inits, sizes.idle_seconds)
     _progress(f"reap burst of {ORPHANS} orphans, {sizes.burst_repeats} runs each")
@@ -88,6 +91,7 @@ def measure(directory: Path, sizes: Sizes) -> list[Row]:
     latency = _scenarios.signal_latency(inits, programs.signal_clock, sizes.signal_samples)
     return [
         *_startup_rows(startup, sizes),
+        *_first_exec_rows(first_exec, sizes),
         Row(
             "PID-1 RSS, MiB (VmRSS over `sleep`)",
             {name: kib / 1024 for name, kib in resident.rss_kib.items()},
@@ -120,6 +124,45 @@ def measure(directory: Path, sizes: Sizes) -> list[Row]:
             "  · idle CPU µs (sched runtime, info)",
             dict(resident.idle_cpu_us),
             anchor=None,
+        ),
+    ]
+
+
+def _first_exec(
+    directory: Path, clock: Path, inits: list[_contenders.Init], runs: int
+) -> dict[str, float]:
+    """guestinit with its defaults (procshim on: /dev/fuse is here) beside
+    itself without the shim, tini and dumb-init. The FUSE server runs on the
+    system interpreter with this venv's packages (mfusepy) on its path."""
+    launcher = _scenarios.defaults_launcher(directory, _contenders.REPO)
+    contenders: dict[str, list[str]] = {
+        "guestinit": [str(launcher), "--"],
+        "no procshim": [str(launcher), "--no-procshim", "--"],
+    }
+    contenders.update({i.name: list(i.argv) for i in inits if i.name != "guestinit"})
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site)}
+    env.pop("GUESTINIT_PROCSHIM", None)
+    return _scenarios.first_exec_ms(contenders, clock, runs, env)
+
+
+def _first_exec_rows(first_exec: dict[str, float], sizes: Sizes) -> list[Row]:
+    floor = first_exec["floor"]
+    main = {name: first_exec[name] for name in ("guestinit", "tini", "dumb-init", "floor")}
+    return [
+        Row(
+            f"as PID 1 with defaults: init exec → main exec, median ms of {sizes.first_exec_runs}",
+            main,
+            anchor="floor",
+            digits=2,
+            target="≤ 1.3x floor",
+            met=main["guestinit"] <= 1.3 * floor,
+        ),
+        Row(
+            "  · the same with `--no-procshim` (info)",
+            {"guestinit": first_exec["no procshim"], "floor": floor},
+            anchor="floor",
+            digits=2,
         ),
     ]
 

@@ -5,6 +5,7 @@ Contenders are interleaved (round-robin) wherever a scenario repeats, so slow
 drift of the machine spreads over all of them instead of landing on one.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -14,7 +15,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,3 +159,112 @@ def percentile(values: Sequence[float], rank: float) -> float:
 def _expect(line: str, wanted: str, init: Init) -> None:
     if line != wanted:
         raise RuntimeError(f"{init.name}: workload said {line!r}, expected {wanted!r}")
+
+
+# The floor in the same frame as the inits below: the interpreter's exec to
+# its first line of Python (no exit, which an init's main process never waits for).
+_FLOOR_FIRST_LINE = (
+    "import os, time; "
+    "print('exec_clock', (time.monotonic_ns() - int(os.environ['EXEC_CLOCK_T0'])) // 1000)"
+)
+
+
+def defaults_launcher(directory: Path, repo: Path) -> Path:
+    """Like images/install.sh's launcher, with procshim beside guestinit (both
+    from this checkout), so PID 1 runs with its defaults: the shim on."""
+    path = directory / "guestinit-defaults"
+    path.write_text(
+        "#!/usr/bin/python3 -IS\n"
+        "import sys\n"
+        f"sys.path[:0] = [{str(repo)!r}, {str(repo / 'fuse')!r}]\n"
+        "from guestinit.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+_V1 = Path("/sys/fs/cgroup")
+_V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids")
+
+
+@contextlib.contextmanager
+def container_cgroup(memory: int = 512 * 2**20) -> Iterator[str]:
+    """Shell lines that move a shell into a fresh v1 cgroup (a memory limit,
+    no CPU quota: the start is timed, not throttled), as a container's init
+    starts in its own; removed afterwards. Without v1 hierarchies: ""."""
+    own = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        for name in names.split(","):
+            own[name] = path
+    name = f"guestinit-bench-{os.getpid()}"
+    dirs = {c: _V1 / c / own.get(c, "/").lstrip("/") / name for c in _V1_CONTROLLERS}
+    if not all(d.parent.is_dir() for d in dirs.values()):
+        yield ""
+        return
+    try:
+        for directory in dirs.values():
+            directory.mkdir()
+        for file in ("cpuset.mems", "cpuset.cpus"):
+            (dirs["cpuset"] / file).write_text((dirs["cpuset"].parent / file).read_text())
+        (dirs["memory"] / "memory.limit_in_bytes").write_text(str(memory))
+        yield "\n".join(f"echo 0 > {d}/cgroup.procs" for d in dirs.values())
+    finally:
+        for directory in dirs.values():
+            for _ in range(100):  # the last run's processes may take a moment to go
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+def first_exec_ms(
+    inits: Mapping[str, Sequence[str]], clock: Path, runs: int, env: dict[str, str]
+) -> dict[str, float]:
+    """Median ms from each init's exec as PID 1 (of a fresh PID and mount
+    namespace with its own /run and its own cgroup, as a container's) to its
+    main process's exec, timed by ``exec_clock`` on both sides; "floor" is the
+    system interpreter's exec to its first line of Python. Round-robin over
+    the contenders, each run a namespace of its own."""
+    with container_cgroup() as enter:
+        return _first_exec_ms(inits, clock, runs, env, enter)
+
+
+def _first_exec_ms(
+    inits: Mapping[str, Sequence[str]],
+    clock: Path,
+    runs: int,
+    env: dict[str, str],
+    enter_cgroup: str,
+) -> dict[str, float]:
+    commands = {
+        name: [str(clock), "stamp", *argv, str(clock), "report"] for name, argv in inits.items()
+    }
+    commands["floor"] = [
+        str(clock),
+        "stamp",
+        "/usr/bin/python3",
+        "-I",
+        "-S",
+        "-c",
+        _FLOOR_FIRST_LINE,
+    ]
+    shell = f'{enter_cgroup}\nmount -t tmpfs tmpfs /run; exec "$@"'
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            argv = ["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--kill-child"]
+            argv += ["sh", "-ec", shell, "sh", *command]
+            done = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=LINE_TIMEOUT, check=False
+            )
+            words = [line.split() for line in done.stdout.splitlines()]
+            micros = [int(w[1]) for w in words if len(w) == 2 and w[0] == "exec_clock"]
+            if not micros:
+                raise RuntimeError(f"{name}: no exec_clock line\n{done.stdout}\n{done.stderr}")
+            samples[name].append(micros[0] / 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}

@@ -4,15 +4,19 @@ procshim is its own process, so ctypes here never runs inside PID 1.
 """
 
 import ctypes
-import ctypes.util
 import os
 
 MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MNT_DETACH = 2
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The interpreter's own symbols include libc's: no find_library, which runs
+# ldconfig in a subprocess (milliseconds on guestinit's start path).
+_libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [
     ctypes.c_char_p,
     ctypes.c_char_p,
@@ -35,6 +39,13 @@ def bind(source: str, target: str, read_only: bool = True) -> None:
     if read_only:
         flags = MS_BIND | MS_REMOUNT | MS_RDONLY
         _check(_libc.mount(None, target.encode(), None, flags, None), "remount ro", target)
+
+
+def mount_tmpfs(target: str, options: str) -> None:
+    """``mount -t tmpfs -o nosuid,nodev,noexec,OPTIONS tmpfs target``."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    result = _libc.mount(b"tmpfs", target.encode(), b"tmpfs", flags, options.encode())
+    _check(result, "mount tmpfs", target)
 
 
 def detach(target: str) -> None:

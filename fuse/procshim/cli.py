@@ -1,6 +1,7 @@
 """procshim's command line: ``mount`` (in a container), ``serve`` (host mode), ``check``.
 
     procshim mount [--mountpoint DIR] [--ready-fd N] [--pid PID] [--no-bind] [--view V]
+                   [--static DIR] [--host-fd PATH=FD]...
     procshim serve MOUNTPOINT [-f] [--view caller|init] [--pidfile FILE]
     procshim check [--pid PID] [--json]
 
@@ -57,9 +58,23 @@ def _parser() -> argparse.ArgumentParser:
         "mount", help="serve this container: bind the files over /proc and /sys here"
     )
     mount.add_argument("--mountpoint", default=DEFAULT_MOUNTPOINT, help="the FUSE mount")
-    mount.add_argument("--ready-fd", type=int, help="write READY, then ALIVE every second")
+    mount.add_argument(
+        "--ready-fd", type=int, help="write READY guard=PID, then ALIVE 4 times a second"
+    )
     mount.add_argument("--pid", type=int, default=1, help="the container's init (default 1)")
     mount.add_argument("--no-bind", dest="bind", action="store_false", help="mount only")
+    mount.add_argument(
+        "--static",
+        metavar="DIR",
+        help="keep the static files under DIR (guestinit's layer under ours) fresh",
+    )
+    mount.add_argument(
+        "--host-fd",
+        action="append",
+        default=[],
+        metavar="PATH=FD",
+        help="read the host's PATH through the inherited descriptor FD",
+    )
     _common(mount)
 
     serve = commands.add_parser(
@@ -96,17 +111,33 @@ def _server(args: argparse.Namespace, default_pid: int) -> Server:
     binding = load_binding()
     # A killed instance's binds would answer these opens with ENOTCONN.
     clear_leftovers(args.mountpoint.rstrip("/") or "/")
-    # Opened before the binds: these descriptors reach the real files afterwards.
-    host = HostFiles(FILES)
+    # Opened before the binds: these descriptors reach the real files afterwards
+    # (guestinit's, opened before its static layer, when it passes them).
+    given = _host_fds(getattr(args, "host_fd", []))
+    host = HostFiles.from_fds(given) if given else HostFiles(FILES)
     targets = Targets(KeptFiles(), view=args.view, default_pid=default_pid)
     snapshots = Snapshots(host, targets, LoadTracker())
-    return Server(args.mountpoint, snapshots, binding, threads=args.threads)
+    server = Server(args.mountpoint, snapshots, binding, threads=args.threads)
+    server.static_dir = getattr(args, "static", None)
+    server.static_pid = default_pid
+    return server
+
+
+def _host_fds(pairs: list[str]) -> dict[str, int]:
+    fds = {}
+    for pair in pairs:
+        path, _, number = pair.rpartition("=")
+        if not path.startswith("/") or not number.isdigit():
+            raise SystemExit(f"procshim: --host-fd takes PATH=FD, got {pair!r}")
+        fds[path] = int(number)
+    return fds
 
 
 def _mount(args: argparse.Namespace) -> int:
     server: Server | None = None
     try:
         server = _server(args, args.pid)
+        server.guarded = True
         server.start()
         if args.bind:
             failed = server.bind_all()
@@ -115,7 +146,8 @@ def _mount(args: argparse.Namespace) -> int:
             if not server.bound:
                 raise Unavailable("no file could be bound over /proc or /sys")
         if args.ready_fd is not None:
-            os.write(args.ready_fd, b"READY\n")
+            guard = "" if server.guard is None else f" guard={server.guard.pid}"
+            os.write(args.ready_fd, f"READY{guard}\n".encode())
         keep_alive(server, args.ready_fd)
         say("the FUSE loop ended")
         return 1

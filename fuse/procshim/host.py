@@ -18,6 +18,7 @@ _CHUNK = 1 << 16
 class HostFiles:
     def __init__(self, paths: Iterable[str], root: Path = Path("/")) -> None:
         self._fds: dict[str, int] = {}
+        self._owned = True
         # A text longer than one read (cpuinfo of a big host) takes several
         # preads; a concurrent pread at 0 would start a new generation midway.
         self._locks: dict[str, threading.Lock] = {}
@@ -28,6 +29,16 @@ class HostFiles:
                 continue  # absent here (no PSI, no /sys/devices/system/cpu/present)
             self._fds[path] = fd
             self._locks[path] = threading.Lock()
+
+    @classmethod
+    def from_fds(cls, fds: dict[str, int]) -> "HostFiles":
+        """Over descriptors opened earlier (by guestinit, before any bind);
+        they stay the caller's: ``close`` leaves them open."""
+        host = cls(())
+        host._fds = dict(fds)
+        host._locks = {path: threading.Lock() for path in fds}
+        host._owned = False
+        return host
 
     def paths(self) -> list[str]:
         """The paths that exist on this host: the only ones we serve."""
@@ -52,6 +63,7 @@ class HostFiles:
         return b"".join(parts).decode("utf-8", errors="surrogateescape")
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
+        if self._owned:
+            for fd in self._fds.values():
+                os.close(fd)
         self._fds.clear()

@@ -20,6 +20,7 @@ from procshim.render.pressure import render_pressure
 from procshim.render.stat import render_stat
 from procshim.render.swaps import render_swaps
 from procshim.render.uptime import render_uptime
+from procshim.static import PATHS
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,6 @@ def render(path: str, host_text: str, context: Context) -> bytes:
         return view(host_text, context)
     except Exception:  # a renderer bug must not become EIO for `free` or `top`
         return host_text.encode("utf-8", errors="surrogateescape")
+
+
+assert set(VIEWS) == set(PATHS), "static.PATHS lists every view"

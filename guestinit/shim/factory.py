@@ -31,7 +31,8 @@ def build_keeper(
         return None
     from guestinit.shim.system import OsShimSystem
 
-    keeper = ShimKeeper(OsShimSystem(log, signals, mountpoint), log, mountpoint, required)
+    system = OsShimSystem(log, signals, mountpoint)
+    keeper = ShimKeeper(system, log, mountpoint, required, static=os.getpid() == 1)
     if why is not None:
         keeper.unavailable = why
     return keeper

@@ -24,7 +24,21 @@ class OsShimSystem:
         self._signals = signals
         self._mountpoint = mountpoint
 
-    def spawn_shim(self, ready_fd: int) -> int:
+    def open_host_files(self) -> dict[str, int]:
+        if procshim_root(sys.path) is None:
+            return {}
+        from procshim.static import open_host_files
+
+        return open_host_files()
+
+    def fork_static(self, host_fds: dict[str, int]) -> int:
+        if not host_fds:
+            raise OSError(2, "the procshim package is not installed beside guestinit")
+        from guestinit.shim.static import fork_static
+
+        return fork_static(host_fds, os.getpid(), self._signals)
+
+    def spawn_shim(self, ready_fd: int, host_fds: dict[str, int], keep_static: bool) -> int:
         root = procshim_root(sys.path)
         if root is None:
             raise OSError(2, "the procshim package is not installed beside guestinit")
@@ -32,9 +46,17 @@ class OsShimSystem:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         argv = [sys.executable, "-m", "procshim", "mount", "--mountpoint", self._mountpoint]
         argv += ["--ready-fd", str(ready_fd), "--pid", str(os.getpid())]
-        # The same descriptor number in the child: no dup2 whose target might
-        # collide with it. It loses O_CLOEXEC only for the length of the spawn.
-        os.set_inheritable(ready_fd, True)
+        if keep_static:
+            from guestinit.shim.static import STATIC_DIR
+
+            argv += ["--static", STATIC_DIR]
+        for path, fd in host_fds.items():
+            argv += ["--host-fd", f"{path}={fd}"]
+        # The same descriptor numbers in the child: no dup2 whose target might
+        # collide with one. They lose O_CLOEXEC only for the length of the spawn.
+        shared = [ready_fd, *host_fds.values()]
+        for fd in shared:
+            os.set_inheritable(fd, True)
         try:
             return os.posix_spawn(
                 sys.executable,
@@ -45,7 +67,8 @@ class OsShimSystem:
                 setsigdef=default_signals(self._signals),
             )
         finally:
-            os.set_inheritable(ready_fd, False)
+            for fd in shared:
+                os.set_inheritable(fd, False)
 
     def spawn_unmount(self, points: list[str]) -> int | None:
         # A process of util-linux (or busybox) rather than umount2(2) through
@@ -66,6 +89,9 @@ class OsShimSystem:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, number)
 
+    def stopped(self, pid: int) -> bool:
+        return process_stopped(pid)
+
     def mountinfo(self) -> str:
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as file:
             return file.read()
@@ -80,6 +106,16 @@ class OsShimSystem:
                 file.write("1")
         except OSError:
             pass
+
+
+def process_stopped(pid: int) -> bool:
+    """State T (stopped) or t (traced) in /proc/PID/stat; a gone process is not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            state = file.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return False
+    return state in ([b"T"], [b"t"])
 
 
 def _find_program(name: str) -> str | None:

@@ -1,6 +1,6 @@
 """Run inside a fresh PID and mount namespace, already in the test's v1 cgroup:
 start ``procshim mount``, ask real readers what they see, kill -9 the server
-and start it again (it clears the dead binds itself), stop it with SIGTERM,
+(its guard detaches the dead binds) and start it again, stop it with SIGTERM,
 and print every reading as one JSON object on stdout.
 
     python readers_inside.py MOUNTPOINT HIDDEN_MEMORY_CGROUP
@@ -109,8 +109,8 @@ def start_server(mountpoint: str) -> subprocess.Popen[bytes]:
     server = subprocess.Popen([*command, "--ready-fd", str(write_end)], pass_fds=[write_end])
     os.close(write_end)
     ready, _, _ = select.select([read_end], [], [], 20)
-    line = os.read(read_end, 6) if ready else b""
-    if line != b"READY\n":
+    line = os.read(read_end, 64) if ready else b""
+    if not line.startswith(b"READY guard="):  # READY, and a guard that cleans up after it
         server.kill()
         raise NotReady(f"procshim mount never said READY (got {line!r}, rc {server.wait()})")
     # The read end stays open (the heartbeat keeps writing ALIVE) until we exit.
@@ -179,12 +179,15 @@ def mounts_of(mountpoint: str) -> list[str]:
 def restart_after_kill_9(
     server: subprocess.Popen[bytes], mountpoint: str, found: dict[str, Any]
 ) -> subprocess.Popen[bytes] | None:
-    """kill -9 leaves dead binds; a new server clears them and binds afresh."""
+    """kill -9: the server's guard detaches its dead mounts; a new server binds afresh."""
     server.kill()
     server.wait()
+    deadline = time.monotonic() + 20
+    while mounts_of(mountpoint) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the guard's unmounts are what we wait for
+    found["mounts_after_kill_9"] = mounts_of(mountpoint)
     try:
-        read_text("/proc/meminfo")
-        found["after_kill_9"] = "read"
+        found["after_kill_9"] = read_text("/proc/meminfo")
     except OSError as error:
         found["after_kill_9"] = errno.errorcode.get(error.errno or 0, str(error.errno))
     try:
