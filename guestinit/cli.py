@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     argv = [typed_argv0(os.environ, argv[0] if argv else "guestinit"), *argv[1:]]
     name = os.path.basename(argv[0])
+    if argv[1:2] == ["ctl"] and [w for w in argv[2:] if not w.startswith("-")][:1] == ["logs"]:
+        from guestinit.control import journalctl  # its own options: -n, -f, --since
+
+        return journalctl.ctl_main(argv[2:])
     if argv[1:2] == ["ctl"]:
         from guestinit.control import client
 

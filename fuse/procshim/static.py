@@ -15,26 +15,11 @@ forks; the renderers come in with ``render_all``.
 
 import os
 
+from procshim.paths import PATHS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from procshim.snapshot import Snapshots
-
-# Every file procshim serves (views.VIEWS asserts it is the same set).
-PATHS = (
-    "/proc/meminfo",
-    "/proc/cpuinfo",
-    "/proc/stat",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/swaps",
-    "/proc/diskstats",
-    "/proc/pressure/cpu",
-    "/proc/pressure/memory",
-    "/proc/pressure/io",
-    "/sys/devices/system/cpu/online",
-    "/sys/devices/system/cpu/possible",
-    "/sys/devices/system/cpu/present",
-)
 
 
 def open_host_files(paths: tuple[str, ...] = PATHS) -> dict[str, int]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from procshim.cgroup.readings import Readings
+from procshim.paths import PATHS
 from procshim.render.cpu_online import render_cpu_online
 from procshim.render.cpuinfo import render_cpuinfo
 from procshim.render.diskstats import render_diskstats
@@ -20,7 +21,6 @@ from procshim.render.pressure import render_pressure
 from procshim.render.stat import render_stat
 from procshim.render.swaps import render_swaps
 from procshim.render.uptime import render_uptime
-from procshim.static import PATHS
 
 
 @dataclass(frozen=True)
@@ -120,4 +120,4 @@ def render(path: str, host_text: str, context: Context) -> bytes:
         return host_text.encode("utf-8", errors="surrogateescape")
 
 
-assert set(VIEWS) == set(PATHS), "static.PATHS lists every view"
+assert set(VIEWS) == set(PATHS), "paths.PATHS lists every view"

@@ -105,6 +105,15 @@ class Unreachable(Exception):
         self.exit = exit
 
 
+def not_booted(error: Unreachable) -> bool:
+    """True when nothing serves the control socket: no file there, or a file
+    nobody listens on (left by a manager that was killed). ``call`` raises
+    Unreachable from the OSError of connect(), which stays its __context__."""
+    cause = error.__context__
+    gone = (errno.ENOENT, errno.ENOTDIR, errno.ECONNREFUSED)
+    return isinstance(cause, OSError) and cause.errno in gone
+
+
 class Invocation:
     """A parsed command line."""
 
@@ -121,11 +130,8 @@ class Invocation:
 
 
 def main(argv: list[str]) -> int:
-    """``guestinit ctl ARGV...``; returns the exit code."""
-    if [w for w in argv if not w.startswith("-")][:1] == ["logs"]:
-        from guestinit.control import journalctl  # its own options: -n, -f, --since
-
-        return journalctl.ctl_main(argv)
+    """``guestinit ctl ARGV...`` (all but ``logs``, which cli.py hands to the
+    journalctl shim); returns the exit code."""
     try:
         parsed = parse(argv, os.environ)
     except (_argv.UsageError, ValueError) as error:

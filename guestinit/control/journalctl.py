@@ -203,9 +203,7 @@ def _run(argv: list[str], ctl: bool) -> int:
     try:
         return show(path, query)
     except client.Unreachable as error:
-        from guestinit.control.systemctl import not_booted
-
-        if not ctl and not_booted(error):
+        if not ctl and client.not_booted(error):
             _log.write_quietly(2, "No journal files were found.\n")
             _log.write_quietly(1, NO_ENTRIES)
             return 1

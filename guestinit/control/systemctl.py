@@ -16,7 +16,6 @@ as systemctl's do in a chroot: a Dockerfile's ``RUN systemctl enable ssh``
 adds the link in /etc/guestinit/units that the next boot starts.
 """
 
-import errno
 import os
 import time
 
@@ -222,7 +221,7 @@ class Shim:
         try:
             response, _ = client.call(self.path, request)
         except client.Unreachable as error:
-            if not_booted(error):
+            if client.not_booted(error):
                 return None
             _log.write_quietly(2, f"guestinit: {error}\n")
             return error.exit
@@ -240,15 +239,6 @@ class Shim:
     def run(self, verb: Verb, args: dict[str, object]) -> int:
         answer = self.ask(verb, args)
         return answer if isinstance(answer, int) else self.print(verb, answer)
-
-
-def not_booted(error: "client.Unreachable") -> bool:
-    """True when nothing serves the control socket: no file there, or a file
-    nobody listens on (left by a manager that was killed). The client raises
-    Unreachable from the OSError of connect(), which stays its __context__."""
-    cause = error.__context__
-    gone = (errno.ENOENT, errno.ENOTDIR, errno.ECONNREFUSED)
-    return isinstance(cause, OSError) and cause.errno in gone
 
 
 def exit_code(response: Response) -> int:

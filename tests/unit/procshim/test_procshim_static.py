@@ -6,8 +6,9 @@ import pytest
 from procshim.files import Files
 from procshim.host import HostFiles
 from procshim.loadtrack import LoadTracker
+from procshim.paths import PATHS
 from procshim.snapshot import Snapshots
-from procshim.static import PATHS, make_tree, open_host_files, render_with, write_all
+from procshim.static import make_tree, open_host_files, render_with, write_all
 from procshim.targets import Targets
 from procshim.views import VIEWS
 
