@@ -157,7 +157,7 @@ for name in $DROP_STDLIB; do rm -rf "${out:?}/lib/python3.11/$name"; done
 # guestinit as install.sh lays it out (/usr/lib/guestinit there): the
 # packages, then the wheels' contents, then the shipped units.
 cp -r "$src/guestinit" "$src/fuse/procshim" "$out/lib/guestinit/"
-PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-index --no-compile \
+PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-index --no-compile \
     --target "$out/lib/guestinit" "$wheels"/*.whl 2> >(grep -v "^WARNING: Location" >&2)
 rm -rf "$out/lib/guestinit/bin"
 for unit in "$src"/units/*; do
