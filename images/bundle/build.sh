@@ -11,7 +11,7 @@
 #                           on guestinit's entry point, keeping argv[0] as typed
 #   bin/{tini,dumb-init,systemctl,journalctl,procshim,python3} -> guestinit
 #   libexec/python3.11      Debian's python3.11, its ELF interpreter patched to
-#                           PREFIX/lib/ld-linux-x86-64.so.2, RUNPATH $ORIGIN/../lib
+#                           PREFIX/lib/ld-linux-x86-64.so.2, RUNPATH PREFIX/lib
 #   lib/                    the loader and the shared libraries (Debian's)
 #   lib/python3.11/         the standard library (less tests, GUI, ssl, sqlite...)
 #   lib/guestinit/          guestinit, procshim, mfusepy, psutil, pyroute2, units/
@@ -192,15 +192,15 @@ while :; do
 done
 chmod 0755 "$out/lib/"*.so*
 
-# Every ELF finds its libraries in lib/ (DT_RUNPATH, relative to itself) and
-# the interpreter its loader at PREFIX: nothing comes from the image.
-patchelf --set-interpreter "$prefix/lib/ld-linux-x86-64.so.2" --set-rpath '$ORIGIN/../lib' \
+# Every ELF finds its libraries in PREFIX/lib and the interpreter its loader
+# there: nothing comes from the image. Absolute paths, not $ORIGIN: the loader
+# resolves $ORIGIN through /proc/self/exe, and a VM's kernel starts init
+# before /proc is mounted (the loader's path is absolute anyway).
+patchelf --set-interpreter "$prefix/lib/ld-linux-x86-64.so.2" --set-rpath "$prefix/lib" \
     "$out/libexec/python3.11"
 while IFS= read -r -d '' elf; do
     [ -n "$(patchelf --print-needed "$elf" | grep -vx 'libc.so.6\|libm.so.6\|ld-linux-x86-64.so.2')" ] || continue
-    folder="$(dirname "${elf#"$out/"}")"
-    up="$(echo "$folder" | sed 's|[^/][^/]*|..|g')"
-    patchelf --set-rpath "\$ORIGIN/$up/lib" "$elf"
+    patchelf --set-rpath "$prefix/lib" "$elf"
 done < <(find "$out/lib" -type f -name '*.so*' ! -name 'ld-linux*' -print0)
 
 # The launcher, static: it runs where nothing else can (no libc, no /proc).
