@@ -160,6 +160,12 @@ cp -r "$src/guestinit" "$src/fuse/procshim" "$out/lib/guestinit/"
 PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-index --no-compile \
     --target "$out/lib/guestinit" "$wheels"/*.whl 2> >(grep -v "^WARNING: Location" >&2)
 rm -rf "$out/lib/guestinit/bin"
+# pip records the wheel's path (in this cache): gone, the tree does not
+# depend on where the build ran.
+for record in "$out"/lib/guestinit/*.dist-info/RECORD; do
+    sed -i '/direct_url\.json/d' "$record"
+done
+rm -f "$out"/lib/guestinit/*.dist-info/direct_url.json
 for unit in "$src"/units/*; do
     case "$unit" in
         *.service | *.timer | *.socket | *.target | *.path) cp -p "$unit" "$out/lib/guestinit/units/" ;;
