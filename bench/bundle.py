@@ -68,9 +68,10 @@ def main(args: list[str]) -> int:
         _run(["bash", str(BUILD_SH), str(tree)])
         _mount_at_prefix(tree)
         table = _table(options.runs, work, tree, build_seconds)
+        key = _key(tree)
     print(table, end="")
     if options.record:
-        notes = [f"{options.runs} start-up samples", f"bundle {_key(tree)}"]
+        notes = [f"{options.runs} start-up samples", f"bundle {key}"]
         with RESULTS.open("a") as results:
             results.write(machine_section("bench/bundle.py", table, notes))
     return 0
