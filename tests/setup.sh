@@ -13,7 +13,7 @@ PACKAGES=(tini dumb-init util-linux bsdutils procps psmisc python3 python3-venv 
           openssh-server openssh-client cron rsyslog logrotate
           fuse3 libfuse2 lxcfs
           podman runc slirp4netns debootstrap qemu-system-x86 qemu-utils e2fsprogs xfsprogs packer
-          patchelf busybox-static)
+          patchelf busybox-static zstd)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
