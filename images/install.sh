@@ -5,6 +5,8 @@
 #   images/install.sh [--root DIR] [--from SRC] [--sbin-init] [--units a,b,...]
 #                     [--python /usr/bin/python3] [--extras fuse,inspect,net]
 #                     [--wheels DIR] [--pip 'CMD ...'] [--no-systemctl]
+#   images/install.sh --bundle BUNDLE [--root DIR] [--sbin-init] [--units a,b,...]
+#                     [--no-systemctl]
 #
 # What it puts into DIR (default /):
 #   /usr/lib/guestinit/     guestinit and procshim with their Python
@@ -33,6 +35,13 @@
 #               installed
 # --pip CMD     the pip to run (default: PYTHON -m pip when it works, else the
 #               host's python3 -m pip, else a pip wheel from --wheels)
+# --bundle B    install the self-contained bundle B (images/bundle/build.sh's
+#               OUTDIR) instead: no Python, pip or C library needed in the
+#               image. B is copied to the prefix it was built for (normally
+#               /opt/guestinit); /usr/bin/guestinit, /usr/bin/procshim and the
+#               systemctl shim link to its bin/; enabled shipped units link to
+#               its lib/guestinit/units. --python, --extras, --wheels, --pip
+#               and --from do not apply.
 #
 # With --root, pip runs on the host and installs into DIR; when the host
 # pip's Python differs from the image's, only wheels built for the image's
@@ -44,7 +53,7 @@ die() { say "$*"; exit 1; }
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="/" src="$(cd "$here/.." && pwd)" sbin_init=0 units="" python="/usr/bin/python3"
-extras="fuse,inspect,net" wheels="" pip_cmd="" systemctl_shim=1
+extras="fuse,inspect,net" wheels="" pip_cmd="" systemctl_shim=1 bundle=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root="$2"; shift 2 ;;
@@ -56,20 +65,33 @@ while [ $# -gt 0 ]; do
         --wheels) wheels="$(cd "$2" && pwd)"; shift 2 ;;
         --pip) pip_cmd="$2"; shift 2 ;;
         --no-systemctl) systemctl_shim=0; shift ;;
+        --bundle) bundle="$(cd "$2" && pwd)"; shift 2 ;;
         -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done
 root="$(cd "$root" && pwd)"
-src="$(cd "$src" && pwd)"
-[ -f "$src/pyproject.toml" ] && [ -d "$src/guestinit" ] || die "$src is not a guestinit source tree"
-case "$python" in /*) ;; *) die "--python takes an absolute path inside the image" ;; esac
 
 # A path inside the image, as the host sees it. / and a relative symlink in
 # the image (Debian's /sbin -> usr/sbin) resolve the same from both sides.
 in_root() { if [ "$root" = / ]; then echo "$1"; else echo "$root$1"; fi; }
 
-[ -x "$(in_root "$python")" ] || die "no $python in $root (install python3 first)"
+# Where the shipped units are: in the source tree (as the host sees it), and
+# in the image once installed.
+if [ -n "$bundle" ]; then
+    [ -f "$bundle/lib/guestinit/bundle.txt" ] || die "$bundle is not a bundle (images/bundle/build.sh OUTDIR)"
+    prefix="$(sed -n 's/^prefix //p' "$bundle/lib/guestinit/bundle.txt")"
+    case "$prefix" in /?*) ;; *) die "$bundle/lib/guestinit/bundle.txt names no prefix" ;; esac
+    units_source="$bundle/lib/guestinit/units"
+    units_installed="$prefix/lib/guestinit/units"
+else
+    src="$(cd "$src" && pwd)"
+    [ -f "$src/pyproject.toml" ] && [ -d "$src/guestinit" ] || die "$src is not a guestinit source tree"
+    case "$python" in /*) ;; *) die "--python takes an absolute path inside the image" ;; esac
+    [ -x "$(in_root "$python")" ] || die "no $python in $root (install python3 first)"
+    units_source="$src/units"
+    units_installed="/usr/lib/guestinit/units"
+fi
 
 # --units, checked before anything is built: NAME=SOURCE, SOURCE the path of
 # the unit inside the image (ours when we ship one of that name, else the
@@ -84,10 +106,10 @@ for name in "${wanted[@]}"; do
     # An instance (serial-getty@ttyS0.service) links to its template's file.
     file="$name"
     case "$name" in *@?*.*) file="${name%%@*}@.${name##*.}" ;; esac
-    if [ -f "$src/units/$name" ]; then
-        source="/usr/lib/guestinit/units/$name"
-    elif [ -f "$src/units/$file" ]; then
-        source="/usr/lib/guestinit/units/$file"
+    if [ -f "$units_source/$name" ]; then
+        source="$units_installed/$name"
+    elif [ -f "$units_source/$file" ]; then
+        source="$units_installed/$file"
     else
         for folder in /etc/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
             for candidate in "$name" "$file"; do
@@ -98,9 +120,79 @@ for name in "${wanted[@]}"; do
             done
         done
     fi
-    [ -n "$source" ] || die "no unit $name (shipped: $(cd "$src/units" && ls -- *.service *.timer | paste -sd' ' -))"
+    [ -n "$source" ] || die "no unit $name (shipped: $(cd "$units_source" && ls -- *.service *.timer | paste -sd' ' -))"
     links+=("$name=$source")
 done
+
+# 4. The systemctl shim: only where no real systemctl would be shadowed.
+#    (A function: both kinds of install end with it.)
+# systemctl, systemd-tmpfiles (tmpfiles.d at boot, maintainer scripts) and
+# journalctl (the per-unit log view): ours only where no real one would be
+# shadowed; a link of ours (pip's or the bundle's) is replaced.
+shim_links() { # WHERE: "guestinit" (a link beside it), or the bundle's bin folder
+    [ "$systemctl_shim" = 1 ] || return 0
+    local tool path target
+    for tool in systemctl systemd-tmpfiles journalctl; do
+        path="$(in_root "/usr/bin/$tool")"
+        target="$1"
+        [ "$1" = guestinit ] || target="$1/$tool"
+        mkdir -p "$(dirname "$path")"
+        case "$(readlink "$path" || true)" in
+            guestinit | */guestinit/bin/"$tool") ln -sfn "$target" "$path" ;;
+            *)
+                if [ -e "$path" ]; then
+                    say "leaving the image's own /usr/bin/$tool alone (no $tool shim)"
+                else
+                    ln -sfn "$target" "$path"
+                fi
+                ;;
+        esac
+    done
+}
+
+# 5. Enabled units: a link in /etc/guestinit/units each, to our shipped unit
+#    or, when we ship none of that name, to the image's own.
+# 6. PID 1 of a VM image.
+enable_units_and_init() {
+    local enabled sbin target link
+    enabled="$(in_root /etc/guestinit/units)"
+    mkdir -p "$enabled"
+    for link in "${links[@]}"; do
+        ln -sfn "${link#*=}" "$enabled/${link%%=*}"
+        say "enabled ${link%%=*} -> ${link#*=}"
+    done
+    if [ "$sbin_init" = 1 ]; then
+        sbin="$(in_root /sbin)"
+        target="$(readlink "$sbin" || true)"
+        # An absolute /sbin link would resolve on the host: follow it inside.
+        case "$target" in /*) sbin="$(in_root "$target")" ;; esac
+        mkdir -p "$sbin"
+        ln -sfn /usr/bin/guestinit "$sbin/init"
+        say "/sbin/init -> /usr/bin/guestinit"
+    fi
+}
+
+# The bundle: one folder copied whole (swapped in by two renames, like the
+# pip tree below), links to it; nothing runs in the image.
+if [ -n "$bundle" ]; then
+    installed="$(in_root "$prefix")"
+    mkdir -p "$(dirname "$installed")"
+    scratch="$(mktemp -d "$(dirname "$installed")/.guestinit-new.XXXXXX")"
+    trap 'rm -rf "$scratch"' EXIT
+    cp -a "$bundle" "$scratch/bundle"
+    [ ! -e "$installed" ] || mv -T "$installed" "$scratch/old"
+    mv -T "$scratch/bundle" "$installed"
+    mkdir -p "$(in_root /usr/bin)"
+    for name in guestinit procshim; do
+        ln -sfn "$prefix/bin/$name" "$(in_root "/usr/bin/$name")"
+    done
+    mkdir -p "$(in_root /usr/share/guestinit)"
+    ln -sfn "$units_installed" "$(in_root /usr/share/guestinit/units)"
+    shim_links "$prefix/bin"
+    enable_units_and_init
+    say "guestinit bundle $(sed -n 's/^key //p' "$installed/lib/guestinit/bundle.txt") installed at $prefix in $root"
+    exit 0
+fi
 
 # The image's Python version decides which wheels fit.
 if [ "$root" = / ]; then
@@ -222,44 +314,7 @@ EOF
 write_launcher guestinit guestinit.cli
 write_launcher procshim procshim.cli
 
-# 4. The systemctl shim: only where no real systemctl would be shadowed.
-if [ "$systemctl_shim" = 1 ]; then
-    systemctl_path="$(in_root /usr/bin/systemctl)"
-    if [ ! -e "$systemctl_path" ] || [ "$(readlink "$systemctl_path")" = guestinit ]; then
-        ln -sfn guestinit "$systemctl_path"
-    else
-        say "leaving the image's own /usr/bin/systemctl alone (no systemctl shim)"
-    fi
-    # systemd-tmpfiles (tmpfiles.d at boot, maintainer scripts) and journalctl
-    # (the per-unit log view): the same rule, never over the real ones.
-    for tool in systemd-tmpfiles journalctl; do
-        tool_path="$(in_root "/usr/bin/$tool")"
-        if [ ! -e "$tool_path" ] || [ "$(readlink "$tool_path")" = guestinit ]; then
-            ln -sfn guestinit "$tool_path"
-        else
-            say "leaving the image's own /usr/bin/$tool alone"
-        fi
-    done
-fi
-
-# 5. Enabled units: a link in /etc/guestinit/units each, to our shipped unit
-#    or, when we ship none of that name, to the image's own.
-enabled="$(in_root /etc/guestinit/units)"
-mkdir -p "$enabled"
-for link in "${links[@]}"; do
-    ln -sfn "${link#*=}" "$enabled/${link%%=*}"
-    say "enabled ${link%%=*} -> ${link#*=}"
-done
-
-# 6. PID 1 of a VM image.
-if [ "$sbin_init" = 1 ]; then
-    sbin="$(in_root /sbin)"
-    target="$(readlink "$sbin" || true)"
-    # An absolute /sbin link would resolve on the host: follow it inside.
-    case "$target" in /*) sbin="$(in_root "$target")" ;; esac
-    mkdir -p "$sbin"
-    ln -sfn /usr/bin/guestinit "$sbin/init"
-    say "/sbin/init -> /usr/bin/guestinit"
-fi
+shim_links guestinit
+enable_units_and_init
 
 say "guestinit $(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$installed/guestinit/__init__.py") installed in $root"

@@ -14,7 +14,8 @@ PACKAGES=(tini dumb-init util-linux bsdutils procps psmisc python3 python3-venv 
           mariadb-server haproxy php8.2-fpm
           fuse3 libfuse2 lxcfs
           podman runc slirp4netns debootstrap qemu-system-x86 qemu-utils e2fsprogs xfsprogs packer
-          uuid-runtime)
+          uuid-runtime
+          patchelf busybox-static zstd)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from guestinit import __version__
-from tests.system.container import rootfs
+from tests.system.container import bundle, rootfs
 
 INSTALL = rootfs.REPO / "images/install.sh"
 INSTALL_TIMEOUT = 300  # pip builds guestinit's wheel: seconds, unless the index is slow
@@ -240,3 +240,72 @@ def test_a_host_pip_of_another_python_installs_wheels_for_the_image_s(
         "import psutil._psutil_linux, mfusepy, guestinit.cli; print('ok')",
     )
     assert (imported.returncode, imported.stdout) == (0, "ok\n"), imported.stderr
+
+
+@pytest.fixture(scope="module")
+def built_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    why = bundle.unavailable_reason()
+    if why is not None:
+        pytest.skip(why)
+    return bundle.build_bundle(tmp_path_factory.mktemp("bundle") / "guestinit")
+
+
+def install_bundle(root: Path, built: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(INSTALL), "--root", str(root), "--bundle", str(built), *args],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
+
+
+def test_the_bundle_installs_into_an_empty_root_and_runs_there(
+    built_bundle: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    done = install_bundle(root, built_bundle)
+    assert done.returncode == 0, done.stderr
+    assert os.readlink(root / "usr/bin/guestinit") == "/opt/guestinit/bin/guestinit"
+    assert os.readlink(root / "usr/bin/systemctl") == "/opt/guestinit/bin/systemctl"
+    # No libc, no Python, no shell, no /proc in this root: the bundle and links.
+    assert sorted(os.listdir(root)) == ["etc", "opt", "usr"]
+    version = in_image(root, "/usr/bin/guestinit", "--version")
+    assert (version.returncode, version.stdout) == (0, f"guestinit {__version__}\n"), version
+    code = "import sys; print(sys.prefix); sys.exit(4)"
+    ran = in_image(root, "/usr/bin/guestinit", "--", "/opt/guestinit/bin/python3", "-c", code)
+    assert (ran.returncode, ran.stdout) == (4, "/opt/guestinit\n"), ran.stderr
+    shim = in_image(root, "/usr/bin/procshim", "--help")
+    assert shim.returncode == 0 and "serve" in shim.stdout, shim.stderr
+
+    # Again, now with a unit and /sbin/init: the same tree, links added.
+    before = tree(root, "/opt/guestinit")
+    again = install_bundle(root, built_bundle, "--units", "ssh", "--sbin-init")
+    assert again.returncode == 0, again.stderr
+    assert tree(root, "/opt/guestinit") == before
+    assert not list((root / "opt").glob(".guestinit-new.*")), "scratch left behind"
+    assert os.readlink(root / "sbin/init") == "/usr/bin/guestinit"
+    enabled = root / "etc/guestinit/units/ssh.service"
+    assert os.readlink(enabled) == "/opt/guestinit/lib/guestinit/units/ssh.service"
+    assert (root / "opt/guestinit/lib/guestinit/units/ssh.service").is_file()
+    shown = in_image(root, "systemctl", "is-enabled", "ssh.service")
+    assert shown.stdout == "enabled\n", shown.stderr
+
+
+def test_pip_and_bundle_installs_replace_each_other(
+    image_root: Path, source: Path, built_bundle: Path
+) -> None:
+    first = install_bundle(image_root, built_bundle)
+    assert first.returncode == 0, first.stderr
+    ran = in_image(image_root, "/usr/bin/guestinit", "--", "sh", "-c", "exit 3")
+    assert ran.returncode == 3, ran.stderr
+    assert os.readlink(image_root / "usr/bin/systemctl") == "/opt/guestinit/bin/systemctl"
+
+    pip = install(image_root, source)
+    assert pip.returncode == 0, pip.stderr
+    launcher = (image_root / "usr/bin/guestinit").read_text()
+    assert launcher.splitlines()[0] == "#!/usr/bin/python3 -IS"
+    assert os.readlink(image_root / "usr/bin/systemctl") == "guestinit"
+    version = in_image(image_root, "/usr/bin/guestinit", "--version")
+    assert version.stdout == f"guestinit {__version__}\n", version.stderr
