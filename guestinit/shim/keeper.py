@@ -131,8 +131,10 @@ class ShimKeeper:
         mountpoint: str,
         required: bool,
         static: bool = True,
+        clock: "Callable[[], float]" = time.monotonic,
     ) -> None:
         self._system = system
+        self._clock = clock  # injected: tests step a fake clock
         self._log = log
         self._mountpoint = mountpoint
         self._required = required
@@ -185,9 +187,9 @@ class ShimKeeper:
         if self.phase in (Phase.STARTING, Phase.BINDING):
             return self._heard + READY_TIMEOUT
         if self.phase == Phase.UP:
-            if time.monotonic() < self._heard + HUNG_AFTER:
+            if self._clock() < self._heard + HUNG_AFTER:
                 return self._heard + HUNG_AFTER
-            return min(self._heard + HUNG_AFTER_RUNNING, time.monotonic() + STATE_POLL)
+            return min(self._heard + HUNG_AFTER_RUNNING, self._clock() + STATE_POLL)
         if self.phase == Phase.WAITING and not self._helpers:
             return self._restart_at
         if self.phase == Phase.KILLED:
@@ -341,9 +343,9 @@ class ShimKeeper:
         if not data:
             self._close_pipe()  # the child's exit will follow; its reap decides
             if self.phase == Phase.EXITING:
-                self._finish_exit(time.monotonic())  # the guard is done
+                self._finish_exit(self._clock())  # the guard is done
             return
-        self._heard = time.monotonic()
+        self._heard = self._clock()
         *lines, self._partial = (self._partial + data).split(b"\n")
         ready = any(line.startswith(b"READY") for line in lines)  # "READY guard=PID"
         if ready and self.phase == Phase.STARTING:
@@ -394,7 +396,7 @@ class ShimKeeper:
             self._system.kill(self.pid, 18)  # SIGCONT
             self._system.kill(self.pid, 15)  # SIGTERM
         self.phase = Phase.KILLED  # UP/STARTING -> KILLED
-        self._kill_at = time.monotonic() + KILL_AFTER
+        self._kill_at = self._clock() + KILL_AFTER
 
     def _kill_hard(self) -> None:
         """Still there: fail what its readers wait for, then SIGKILL; the
