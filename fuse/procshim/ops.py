@@ -5,8 +5,13 @@ for the calling process (``Snapshots``) and keeps them for that handle, so a
 reader that reads in small chunks sees one consistent text; a read at offset 0
 after the first one (``lseek(fd, 0)`` and read again, as procps' ``free -s``
 and ``top`` do with a descriptor they keep) builds it afresh, as procfs does.
-Opens are marked direct_io, so the kernel caches nothing and ``st_size`` need
-not be known (0, like procfs; 4096 under /sys, like sysfs).
+Opens are marked direct_io, so read() never meets the kernel's cache and
+needs no ``st_size``. sendfile() and splice() do (busybox's cat copies with
+sendfile): they go through the page cache and stop at ``st_size``, so a 0 as
+procfs says would give them nothing. ``getattr`` therefore says an upper bound
+(see ``_size_bound``); the first short read shrinks the kernel's idea of the
+size to what the read returned, so they get the text exactly. Under /sys the
+bound is 4096, as sysfs says for every file.
 """
 
 import errno
@@ -19,6 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from procshim.snapshot import Snapshots
+
+# What a view may hold beyond the host's text, in bytes (see _size_bound).
+_SIZE_ROOM = 512
 
 
 class FuseError(OSError):
@@ -86,9 +94,17 @@ class ShimOperations:
         if path in self._dirs:
             return {"st_mode": stat.S_IFDIR | 0o555, "st_nlink": 2, "st_size": 0, **times}
         if path in self._files:
-            size = 4096 if path.startswith("/sys/") else 0
+            size = 4096 if path.startswith("/sys/") else self._size_bound(path)
             return {"st_mode": stat.S_IFREG | 0o444, "st_nlink": 1, "st_size": size, **times}
         raise FuseError(errno.ENOENT)
+
+    def _size_bound(self, path: str) -> int:
+        """More than the caller's view will hold: the host's text (one pread
+        of a descriptor we keep) and some room. A view has the host's lines
+        or fewer (fewer CPUs, disks), numbers of the same width or narrower;
+        _SIZE_ROOM covers the rare wider one."""
+        text = self._snapshots.host.read(path)
+        return len(text.encode()) + _SIZE_ROOM if text is not None else _SIZE_ROOM
 
     def readdir(self, path: str, fh: Any) -> list[str]:
         names = self._dirs.get(path)

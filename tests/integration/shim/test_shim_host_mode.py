@@ -12,6 +12,8 @@ import errno
 import json
 import math
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -288,3 +290,40 @@ def test_a_new_server_on_a_dead_ones_mount_clears_it_first(
             (reader,) = collect(start_reader(mountpoint, groups["A"].group, 0.3))
             assert {tuple(s[1:]) for s in reader["samples"]} == {tuple(groups["A"].sees)}
         assert b"Traceback" not in second.log.read_bytes()
+
+
+BUSYBOX = shutil.which("busybox")
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")
+def test_busybox_cat_copies_with_sendfile_and_gets_the_whole_view(
+    groups: dict[str, Limited], tmp_path: Path
+) -> None:
+    """busybox's cat copies with sendfile(), which reads through the page
+    cache up to st_size (procfs's 0 would give it nothing); coreutils' cat
+    uses read(). Both must print the same whole view."""
+    mountpoint = tmp_path / "mnt"
+    files = [str(mountpoint / name) for name in ("proc/meminfo", "proc/cpuinfo", "proc/swaps")]
+    enter = groups["A"].group.enter_script()
+    outputs = {}
+    with serving(mountpoint):
+        for cat in (f"{BUSYBOX} cat", "cat"):
+            script = f'{enter}\nfor f; do {cat} "$f"; echo "--end--"; done'
+            done = subprocess.run(
+                ["sh", "-ec", script, "sh", *files],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            outputs[cat] = done.stdout.split("--end--\n")
+    meminfo, cpuinfo, swaps, _ = outputs[f"{BUSYBOX} cat"]
+    assert meminfo.startswith("MemTotal:         524288 kB\n"), meminfo[:200]
+    assert len(re.findall(r"^processor\s*:", cpuinfo, re.M)) == 1
+    for busybox_text, read_text in zip(outputs[f"{BUSYBOX} cat"], outputs["cat"], strict=True):
+        # Numbers move between the two reads; the lines and their names do not.
+        assert [line.split(":")[0] for line in busybox_text.splitlines()] == [
+            line.split(":")[0] for line in read_text.splitlines()
+        ]
+    assert swaps.startswith("Filename")

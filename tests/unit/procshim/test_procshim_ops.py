@@ -99,7 +99,8 @@ def test_getattr_of_files_and_directories(shim: Shim) -> None:
     proc_file = shim.ops.getattr(MEMINFO)
     assert stat.S_ISREG(proc_file["st_mode"])
     assert stat.S_IMODE(proc_file["st_mode"]) == 0o444
-    assert proc_file["st_size"] == 0  # like procfs: direct_io reads whatever there is
+    # Not procfs's 0: sendfile (busybox cat) reads up to st_size, so a bound.
+    assert proc_file["st_size"] >= len(shim.read(shim.open(MEMINFO), 1 << 20)) + 256
     assert shim.ops.getattr(ONLINE)["st_size"] == 4096  # like sysfs
     for directory in ("/", "/proc", "/proc/pressure", "/sys/devices/system/cpu"):
         attrs = shim.ops.getattr(directory)
