@@ -6,7 +6,7 @@ service.tracking, PID files through service.pid_file.)
 
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 
 from guestinit.service.exec_env import (
     ExecContext,
@@ -121,13 +121,24 @@ def _own_folder(path: str, mode: int, uid: int | None, gid: int | None) -> None:
         os.close(fd)
 
 
-def remove_runtime_directories(spec: UnitSpec) -> None:
-    """RuntimeDirectory= goes when the unit stops (RuntimeDirectoryPreserve=no)."""
+def runtime_directories(spec: UnitSpec | None) -> tuple[str, ...]:
+    service = spec.service if spec is not None else None
+    return tuple(service.runtime_directory) if service is not None else ()
+
+
+def remove_runtime_directories(spec: UnitSpec, in_use: Container[str] = ()) -> None:
+    """RuntimeDirectory= goes when the unit stops (RuntimeDirectoryPreserve=no),
+    except one that a unit still running also names (``in_use``). systemd
+    removes it regardless, and Debian's per-connection ssh@.service instances
+    (RuntimeDirectory=sshd) then take /run/sshd from under each other: one
+    ending as the next starts makes the next sshd die of "Missing privilege
+    separation directory". Keeping it is what both units' lines ask for."""
     service = spec.service
     if service is None or service.runtime_directory_preserve.value != "no":
         return
     for name in service.runtime_directory:
-        shutil.rmtree(os.path.join("/run", name), ignore_errors=True)
+        if name not in in_use:
+            shutil.rmtree(os.path.join("/run", name), ignore_errors=True)
 
 
 def command_of(spec: UnitSpec, phase: Phase, index: int) -> ExecCommand:

@@ -1,11 +1,12 @@
 """The service manager for real, with units written here: backoff and start
 limits, essential units, stop order, users, environment, notify access."""
 
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.sandbox import Sandbox, children_named, wait_for
+from tests.sandbox import Sandbox, children_named, ctl, wait_for
 
 PROGRAMS = Path(__file__).with_name("programs")
 PY = sys.executable
@@ -168,3 +169,27 @@ def test_bad_units_are_reported_and_the_rest_boots(sandbox: Sandbox) -> None:
     assert "good ran" in run.stdout.decode()
     assert f"{units}/good.service:" in err and "ProtectSystem" in err, "one warning, with file:line"
     assert "ordering cycle" in err and "a.service" in err and "b.service" in err
+
+
+def test_a_runtime_directory_stays_while_another_running_unit_names_it(sandbox: Sandbox) -> None:
+    # Debian's per-connection ssh@.service instances all say RuntimeDirectory=sshd:
+    # one ending must not take /run/sshd from the next.
+    for name in ("first", "second"):
+        sandbox.unit(
+            f"{name}.service",
+            "[Service]\nRuntimeDirectory=shared\nExecStart=/bin/sleep 60\n",
+        )
+    run = sandbox.start("--start=first.service", "--start=second.service")
+    wait_for(lambda: ctl(run, "is-active", "first", "second").returncode == 0)
+
+    def exists() -> bool:
+        probe = ["nsenter", "-t", str(run.init_pid()), "-m", "--", "test", "-d", "/run/shared"]
+        return subprocess.run(probe, check=False).returncode == 0
+
+    assert exists()
+    assert ctl(run, "stop", "first").returncode == 0
+    assert exists(), "second.service still runs with it"
+    assert ctl(run, "stop", "second").returncode == 0
+    assert not exists(), "the last unit naming it took it along"
+    run.signal(15)
+    assert run.wait(timeout=30) == 0
