@@ -12,17 +12,18 @@ import dataclasses
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from guestinit import _log
 from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, naming, ordering
+from guestinit.service import conditions, executor, naming
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.health_run import HealthWatch
+from guestinit.service.jobqueue import JobQueue
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
@@ -92,8 +93,9 @@ class Manager:
         self._registry = Registry(options.unit_path, options.enabled_dir, log)
         # The same dict as the registry's: loading a unit makes it visible here.
         self._units = self._registry.units
-        self._pending_start: list[str] = []
-        self._pending_stop: set[str] = set()
+        self._pending_start = JobQueue()
+        self._pending_stop = JobQueue()
+        self._edges_seen = -1  # the registry generation the queues last saw
         self._pids: dict[int, tuple[str, Role]] = {}
         # One /proc walk per turn of the loop, shared by everything in it:
         # a walk per unit (stopping 200 units, 200 READY=1 with
@@ -207,12 +209,12 @@ class Manager:
     def stop_all(self, now: float) -> None:
         self._stopping_all = True
         self._pending_start.clear()
-        self._pending_stop = {name for name, unit in self._units.items() if not unit.at_rest}
-        self._pending_stop |= {
+        self._pending_stop.clear()
+        self._pending_stop.update(
             name
             for name, unit in self._units.items()
-            if unit.state is not None and unit.state.sub is Sub.AUTO_RESTART
-        }
+            if not unit.at_rest or (unit.state is not None and unit.state.sub is Sub.AUTO_RESTART)
+        )
         self._dispatch(now)
         self._report_progress()
 
@@ -244,8 +246,8 @@ class Manager:
         closure = self._registry.closure(names)
         for name in closure:
             unit = self._units[name]
-            if unit.at_rest and name not in self._pending_start:
-                self._pending_start.append(name)
+            if unit.at_rest:
+                self._pending_start.add(name)
             self._pending_stop.discard(name)
         return closure
 
@@ -260,8 +262,7 @@ class Manager:
 
     def request_stop(self, name: str, now: float) -> None:
         self._pending_stop.add(name)
-        if name in self._pending_start:
-            self._pending_start.remove(name)
+        self._pending_start.discard(name)
         self._dispatch(now)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
@@ -311,37 +312,42 @@ class Manager:
     # ---- loading ----------------------------------------------------------------
     # ---- jobs -----------------------------------------------------------------------
     def _dispatch(self, now: float) -> None:
+        edges = self._registry.edges
+        if self._edges_seen != self._registry.generation:
+            self._edges_seen = self._registry.generation
+            self._pending_start.look_again()
+            self._pending_stop.look_again()
         progressed = True
         while progressed:
-            progressed = self._dispatch_stops(now) | self._dispatch_starts(now)
+            progressed = self._dispatch_stops(now) | self._dispatch_starts(edges, now)
 
-    def _dispatch_starts(self, now: float) -> bool:
-        progressed = False
-        for name in list(self._pending_start):
-            unit = self._units[name]
-            waiting = [
+    def _dispatch_starts(self, edges: Mapping[str, set[str]], now: float) -> bool:
+        def waits_for(name: str) -> list[str]:
+            return [
                 other
-                for other in self._registry.edges.get(name, ())
+                for other in edges.get(name, ())
                 if other in self._pending_start or self._units[other].active is Active.ACTIVATING
             ]
-            if waiting:
-                continue
-            self._pending_start.remove(name)
+
+        progressed = False
+        for name in self._pending_start.ready(waits_for):
+            self._pending_start.discard(name)
             progressed = True
-            self._begin_start(unit, now)
+            self._begin_start(self._units[name], now)
         return progressed
 
     def _dispatch_stops(self, now: float) -> bool:
-        progressed = False
-        reverse = ordering.stop_waits_for(self._registry.edges)
-        for name in sorted(self._pending_stop):
-            later = [
+        reverse = self._registry.stop_edges
+
+        def waits_for(name: str) -> list[str]:
+            return [
                 other
                 for other in reverse.get(name, ())
                 if other in self._pending_stop or self._units[other].active is Active.DEACTIVATING
             ]
-            if later:
-                continue
+
+        progressed = False
+        for name in self._pending_stop.ready(waits_for):
             self._pending_stop.discard(name)
             progressed = True
             unit = self._units[name]
@@ -350,6 +356,7 @@ class Manager:
             elif unit.target_active:
                 unit.target_active = False
                 self._timers.stop(unit)
+                self._pending_start.changed(name)
         return progressed
 
     def _begin_start(self, unit: Unit, now: float) -> None:
@@ -421,6 +428,8 @@ class Manager:
         before, after = unit.reported, unit.active
         if after is not before:
             unit.reported = after
+            self._pending_start.changed(unit.name)
+            self._pending_stop.changed(unit.name)
             self._on_active_change(unit, before, after, now)
 
     def _execute(self, unit: Unit, action: svc.Action, now: float) -> None:
@@ -629,9 +638,9 @@ class Manager:
 
     def _propagate_stop(self, unit: Unit, now: float) -> None:
         """BindsTo= and PartOf= follow a unit down."""
-        for other in self._units.values():
-            bound = unit.name in other.deps.binds_to or unit.name in other.deps.part_of
-            if bound and not other.at_rest and other.name not in self._pending_stop:
+        for name in sorted(self._registry.bound_to(unit.name)):
+            other = self._units[name]
+            if not other.at_rest and other.name not in self._pending_stop:
                 self._log.info(f"{other.name}: stopping with {unit.name}")
                 self._pending_stop.add(other.name)
 
