@@ -163,6 +163,10 @@ class Manager:
             due.append(partial)
         due.extend(self._health.deadlines(self._units.values()))
         due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
+        if self._control is not None:
+            idle = self._control[0].next_deadline()
+            if idle is not None:
+                due.append(idle)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
@@ -179,6 +183,7 @@ class Manager:
         self._timers.tick(now)
         if self._control is not None:
             self._control[1].check()
+            self._control[0].expire(now)
 
     def claim(self, pid: int, status: int, now: float) -> bool:
         if self._health.claim(pid, status, now):

@@ -6,7 +6,7 @@ import collections
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from guestinit import _log
 from guestinit.service import from_spec, ordering
@@ -14,7 +14,7 @@ from guestinit.service import model as svc
 from guestinit.service.health import HealthConfig, HealthState, parse_health
 from guestinit.service.states import Active
 from guestinit.timer.timer_unit import TimerConfig, TimerState, parse_timer
-from guestinit.unitfile import Severity, UnitSpec, load
+from guestinit.unitfile import Diagnostic, Severity, UnitSpec, load
 
 
 def default_unit_path() -> tuple[str, ...]:
@@ -71,6 +71,20 @@ class Unit:
     @property
     def at_rest(self) -> bool:
         return self.active in (Active.INACTIVE, Active.FAILED)
+
+
+# A broken file can hold a million bad lines: past this many diagnostics per
+# unit, the rest are counted, not printed.
+MAX_DIAGNOSTICS = 20
+
+
+def _shown(diagnostics: Sequence[Diagnostic]) -> Sequence[Diagnostic]:
+    """The diagnostics worth printing: errors first (why a unit is refused)."""
+    if len(diagnostics) <= MAX_DIAGNOSTICS:
+        return diagnostics
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    rest = [d for d in diagnostics if d.severity is not Severity.ERROR]
+    return (errors + rest)[:MAX_DIAGNOSTICS]
 
 
 class Registry:
@@ -133,9 +147,13 @@ class Registry:
 
     def load(self, name: str) -> Unit:
         result = load.load_unit(name, search_path=self.unit_path)
-        for diagnostic in result.diagnostics:
+        shown = _shown(result.diagnostics)
+        for diagnostic in shown:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
+        if len(shown) < len(result.diagnostics):
+            hidden = len(result.diagnostics) - len(shown)
+            self._log.warning(f"{name}: {hidden} more diagnostics not shown")
         spec = result.spec
         if spec is None:
             unit = Unit(name, None, ordering.Deps())
@@ -205,7 +223,10 @@ class Registry:
         warnings: list[str] = []
         for name, unit in list(self.units.items()):
             result = load.load_unit(name, search_path=self.unit_path)
-            warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
+            shown = _shown(result.diagnostics)
+            warnings += [f"{d.file}:{d.line}: {d.message}" for d in shown]
+            if len(shown) < len(result.diagnostics):
+                warnings.append(f"{name}: {len(result.diagnostics) - len(shown)} more not shown")
             if result.spec is None:
                 continue
             unit.spec = result.spec
