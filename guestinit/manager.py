@@ -24,6 +24,7 @@ from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.health_run import HealthWatch
 from guestinit.service.jobqueue import JobQueue
+from guestinit.service.loading import Loader
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 _EMPTY_POLL = 0.1
 _EMPTY_POLL_FIRST = 0.01
 _EMPTY_POLL_FIRST_FOR = 0.2
+
+# At most this much manager work (reading unit files, starting queued units)
+# per turn of the loop; the rest waits for the next turn, so that reaping and
+# signal forwarding are never held up long by a start of thousands of units.
+_TURN_BUDGET = 0.02
 
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {
@@ -93,6 +99,8 @@ class Manager:
         self._registry = Registry(options.unit_path, options.enabled_dir, log)
         # The same dict as the registry's: loading a unit makes it visible here.
         self._units = self._registry.units
+        self._loader = Loader(self._registry)
+        self._boot_roots: list[str] | None = None  # the boot waits for their files
         self._pending_start = JobQueue()
         self._pending_stop = JobQueue()
         self._edges_seen = -1  # the registry generation the queues last saw
@@ -158,6 +166,8 @@ class Manager:
             self._empty_wait_since = None
         if self._pending_start or self._pending_stop:
             due.append(time.monotonic() + _EMPTY_POLL)
+        if self._loader.busy or self._pending_start.has_work or self._pending_stop.has_work:
+            due.append(time.monotonic())  # work left over from the last turn
         partial = self._logs.next_deadline()
         if partial is not None:
             due.append(partial)
@@ -170,6 +180,8 @@ class Manager:
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
+        self._loader.work(now + _TURN_BUDGET)
+        self._continue_boot(now)
         for unit in list(self._units.values()):
             deadline = unit.state.next_deadline() if unit.state is not None else None
             if deadline is not None and now >= deadline:
@@ -204,6 +216,16 @@ class Manager:
         roots = list(self._registry.enabled_units()) + list(self._options.start)
         if not roots:
             self._log.info("no units to start")
+        self._boot_roots = roots
+        self._loader.preload(roots)
+        self._continue_boot(now)
+
+    def _continue_boot(self, now: float) -> None:
+        """The boot's start job, once the files it needs are read."""
+        roots = self._boot_roots
+        if roots is None or self._loader.busy:
+            return
+        self._boot_roots = None
         self._boot = set(self.request_start(roots, now))
         syslog = self._options.syslog_socket
         if syslog and not any(naming.is_syslog_daemon(self._units[name]) for name in self._boot):
@@ -213,6 +235,7 @@ class Manager:
 
     def stop_all(self, now: float) -> None:
         self._stopping_all = True
+        self._boot_roots = None
         self._pending_start.clear()
         self._pending_stop.clear()
         self._pending_stop.update(
@@ -299,8 +322,23 @@ class Manager:
         """The unit, loading its file if needed (without starting it)."""
         return self._registry.get(name)
 
-    def reload_unit_files(self) -> list[str]:
-        return self._registry.reload()
+    def preload(self, names: Iterable[str]) -> bool:
+        """Read the files a job on ``names`` needs, over the next turns;
+        True while some are left (see ``loading``)."""
+        return self._loader.preload(names)
+
+    @property
+    def loading(self) -> bool:
+        return self._loader.busy
+
+    def begin_reload(self) -> None:
+        """daemon-reload, over the next turns; ``reload_warnings`` once
+        ``loading`` is over."""
+        self._loader.reload()
+
+    @property
+    def reload_warnings(self) -> list[str]:
+        return self._loader.reload_warnings
 
     @property
     def enabled_dir(self) -> str:
@@ -322,11 +360,12 @@ class Manager:
             self._edges_seen = self._registry.generation
             self._pending_start.look_again()
             self._pending_stop.look_again()
+        until = time.monotonic() + _TURN_BUDGET
         progressed = True
-        while progressed:
-            progressed = self._dispatch_stops(now) | self._dispatch_starts(edges, now)
+        while progressed and time.monotonic() <= until:
+            progressed = self._dispatch_stops(now, until) | self._dispatch_starts(edges, now, until)
 
-    def _dispatch_starts(self, edges: Mapping[str, set[str]], now: float) -> bool:
+    def _dispatch_starts(self, edges: Mapping[str, set[str]], now: float, until: float) -> bool:
         def waits_for(name: str) -> list[str]:
             return [
                 other
@@ -339,9 +378,11 @@ class Manager:
             self._pending_start.discard(name)
             progressed = True
             self._begin_start(self._units[name], now)
+            if time.monotonic() > until:
+                break  # the rest on the next turns
         return progressed
 
-    def _dispatch_stops(self, now: float) -> bool:
+    def _dispatch_stops(self, now: float, until: float) -> bool:
         reverse = self._registry.stop_edges
 
         def waits_for(name: str) -> list[str]:
@@ -362,6 +403,8 @@ class Manager:
                 unit.target_active = False
                 self._timers.stop(unit)
                 self._pending_start.changed(name)
+            if time.monotonic() > until:
+                break  # the rest on the next turns
         return progressed
 
     def _begin_start(self, unit: Unit, now: float) -> None:
@@ -668,7 +711,8 @@ class Manager:
 
     def _report_progress(self) -> None:
         booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)
-        if not self._ready_reported and not self._pending_start and booted:
+        waiting = self._pending_start or self._boot_roots is not None
+        if not self._ready_reported and not waiting and booted:
             self._ready_reported = True
             self._events.append(init_model.UnitsReady())
         stopped = all(unit.at_rest for unit in self._units.values())

@@ -41,6 +41,10 @@ class ControlHandler:
         self._manager = manager
         self.reply = reply
         self._waiters: list[_Waiter] = []
+        # Requests waiting for unit files to be read (a job on many units,
+        # daemon-reload): the manager reads them over several turns of the loop.
+        self._loading: list[tuple[Request, PeerCred]] = []
+        self._reloads: list[tuple[Request, PeerCred]] = []
         self._started = time.monotonic()
 
     # ---- the server calls this ---------------------------------------------------
@@ -55,7 +59,14 @@ class ControlHandler:
             Verb.RELOAD,
             Verb.RELOAD_OR_RESTART,
         ):
+            if self._manager.preload(request.units) and self.reply is not None:
+                self._loading.append((request, peer))
+                return DEFER
             return self._job(request, peer, now)
+        if verb is Verb.DAEMON_RELOAD:
+            self._manager.begin_reload()
+            self._reloads.append((request, peer))
+            return DEFER
         handlers: dict[Verb, Callable[[Request], r.Result]] = {
             Verb.STATUS: self._status,
             Verb.KILL: self._kill,
@@ -66,7 +77,6 @@ class ControlHandler:
             Verb.LIST_TIMERS: self._list_timers,
             Verb.CAT: self._cat,
             Verb.SHOW: self._show,
-            Verb.DAEMON_RELOAD: self._daemon_reload,
             Verb.ENABLE: lambda q: self._links(q, enable=True),
             Verb.DISABLE: lambda q: self._links(q, enable=False),
             Verb.HEALTH: self._health,
@@ -79,7 +89,11 @@ class ControlHandler:
 
     def check(self) -> None:
         """Called every turn of the loop: answer the job verbs that are over."""
-        if not self._waiters or self.reply is None:
+        if self.reply is None:
+            return
+        if not self._manager.loading:
+            self._files_read()
+        if not self._waiters:
             return
         still: list[_Waiter] = []
         for waiter in self._waiters:
@@ -89,6 +103,20 @@ class ControlHandler:
             else:
                 still.append(waiter)
         self._waiters = still
+
+    def _files_read(self) -> None:
+        assert self.reply is not None
+        loading, self._loading = self._loading, []
+        for request, peer in loading:
+            answer = self._job(request, peer, time.monotonic())
+            if isinstance(answer, Response):
+                self.reply(peer.connection, answer)
+        reloads, self._reloads = self._reloads, []
+        for request, peer in reloads:
+            result = r.ReloadResult(
+                units=len(self._manager.units), warnings=self._manager.reload_warnings
+            )
+            self.reply(peer.connection, r.ok_response(request, result))
 
     # ---- jobs ------------------------------------------------------------------------
     def _job(self, request: Request, peer: PeerCred, now: float) -> Response | Deferred:
@@ -304,10 +332,6 @@ class ControlHandler:
             }
             entries.append(r.ShowEntry(name=name, properties=_filter(props, request.properties)))
         return r.ShowResult(units=entries)
-
-    def _daemon_reload(self, request: Request) -> r.ReloadResult:
-        warnings = self._manager.reload_unit_files()
-        return r.ReloadResult(units=len(self._manager.units), warnings=warnings)
 
     def _links(self, request: Request, enable: bool) -> r.ChangesResult:
         changes: list[r.Change] = []

@@ -29,6 +29,11 @@ class JobQueue:
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._queued))
 
+    @property
+    def has_work(self) -> bool:
+        """Some queued unit is to be looked at (a pass was cut short)."""
+        return bool(self._look)
+
     def add(self, name: str) -> None:
         if name not in self._queued:
             self._queued[name] = None

@@ -28,7 +28,7 @@ def default_unit_path() -> tuple[str, ...]:
     return (*paths, shipped) if os.path.isdir(shipped) else tuple(paths)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Unit:
     """One unit's runtime record."""
 
@@ -218,20 +218,31 @@ class Registry:
         return self.units.get(name)
 
     def reload(self) -> list[str]:
-        """daemon-reload: read every loaded unit's files again; running
-        processes and states are kept, new settings apply from the next start."""
+        """daemon-reload in one go: read every loaded unit's files again."""
         warnings: list[str] = []
-        for name, unit in list(self.units.items()):
-            result = load.load_unit(name, search_path=self.unit_path)
-            shown = _shown(result.diagnostics)
-            warnings += [f"{d.file}:{d.line}: {d.message}" for d in shown]
-            if len(shown) < len(result.diagnostics):
-                warnings.append(f"{name}: {len(result.diagnostics) - len(shown)} more not shown")
-            if result.spec is None:
-                continue
+        for name in list(self.units):
+            warnings += self.reload_one(name)
+        self.reloaded()
+        return warnings
+
+    def reload_one(self, name: str) -> list[str]:
+        """Read ``name``'s files again; running processes and states are kept,
+        new settings apply from the next start. Returns its diagnostics."""
+        unit = self.units.get(name)
+        if unit is None:
+            return []
+        result = load.load_unit(name, search_path=self.unit_path)
+        shown = _shown(result.diagnostics)
+        warnings = [f"{d.file}:{d.line}: {d.message}" for d in shown]
+        if len(shown) < len(result.diagnostics):
+            warnings.append(f"{name}: {len(result.diagnostics) - len(shown)} more not shown")
+        if result.spec is not None:
             unit.spec = result.spec
             unit.deps = from_spec.deps(result.spec)
             if unit.config is not None and result.spec.service is not None:
                 unit.config = from_spec.service_config(result.spec)
-        self._stale = True
         return warnings
+
+    def reloaded(self) -> None:
+        """A reload is over: the ordering is computed afresh."""
+        self._stale = True

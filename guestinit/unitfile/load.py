@@ -67,6 +67,16 @@ class UnitFileTooLarge(OSError):
         self.line = line
 
 
+def _line_at_limit(fd: int) -> int:
+    """The line in which byte MAX_FILE falls, read in small pieces (one big
+    buffer would stay in PID 1's heap after use)."""
+    lines, left = 1, MAX_FILE
+    while left > 0 and (piece := os.read(fd, min(left, 65536))):
+        lines += piece.count(b"\n")
+        left -= len(piece)
+    return lines
+
+
 def _read(path: str) -> tuple[str, str | None]:
     """(text, warning) — invalid UTF-8 is replaced rather than refused.
 
@@ -75,17 +85,17 @@ def _read(path: str) -> tuple[str, str | None]:
     parsed."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE and (chunk := os.read(fd, MAX_FILE + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
+        if info.st_size > MAX_FILE:
+            raise UnitFileTooLarge(_line_at_limit(fd))
+        data = b""
+        while len(data) <= MAX_FILE and (chunk := os.read(fd, MAX_FILE + 1 - len(data))):
+            data += chunk
     finally:
         os.close(fd)
-    data = b"".join(chunks)
-    if size > MAX_FILE:
+    if len(data) > MAX_FILE:  # it grew since fstat
         raise UnitFileTooLarge(data.count(b"\n", 0, MAX_FILE) + 1)
     try:
         return data.decode(), None
