@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+UNSHARE = ("unshare", "--pid", "--fork", "--mount-proc", "--mount", "--kill-child")
 sys.path.insert(0, str(REPO))
 
 from bench.units import PY, SYSTEM_PATH, guestinit  # noqa: E402
@@ -78,7 +79,7 @@ class Pid1:
         self.fifo = folder / "clock.fifo"
         os.mkfifo(self.fifo)
         self.log_path = folder / "guestinit.log"
-        script = "mount --make-rprivate /\nmount -t tmpfs tmpfs /run\nexec \"$@\""
+        script = 'mount --make-rprivate /\nmount -t tmpfs tmpfs /run\nexec "$@"'
         main = f"exec {clock} > {self.fifo}"
         # One boot unit, or the service manager is not loaded at all.
         (units / "idle.target").write_text("[Unit]\nDefaultDependencies=no\n")
@@ -86,8 +87,7 @@ class Pid1:
         self._read_fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                ["unshare", "--pid", "--fork", "--mount-proc", "--mount", "--kill-child"]
-                + ["sh", "-ec", script, "sh", *command],
+                [*UNSHARE, "sh", "-ec", script, "sh", *command],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -110,9 +110,10 @@ class Pid1:
                 continue
             with contextlib.suppress(OSError):
                 stat = Path(f"/proc/{entry}/stat").read_text()
-                if int(stat[stat.rfind(")") + 2 :].split()[1]) == self.process.pid:
-                    if not os.readlink(f"/proc/{entry}/exe").endswith("unshare"):
-                        return int(entry)
+                parent = int(stat[stat.rfind(")") + 2 :].split()[1])
+                unshare = os.readlink(f"/proc/{entry}/exe").endswith("unshare")
+                if parent == self.process.pid and not unshare:
+                    return int(entry)
         raise RuntimeError("no init found")
 
     def line(self, timeout: float) -> str:

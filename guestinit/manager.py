@@ -29,9 +29,10 @@ from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
 from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.spawn import SetupFailed, read_spawn_error
-from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
+from guestinit.service.states import Active, Role, ServiceType, Sub, Whom
 from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, signal_all
+from guestinit.service.watch import Watchlist
 from guestinit.unitfile import StdKind, UnitAction
 
 TYPE_CHECKING = False
@@ -100,6 +101,7 @@ class Manager:
         # The same dict as the registry's: loading a unit makes it visible here.
         self._units = self._registry.units
         self._loader = Loader(self._registry)
+        self._watch = Watchlist()
         self._boot_roots: list[str] | None = None  # the boot waits for their files
         self._pending_start = JobQueue()
         self._pending_stop = JobQueue()
@@ -153,10 +155,10 @@ class Manager:
     def next_deadline(self) -> float | None:
         due = [
             d
-            for unit in self._units.values()
+            for unit in self._watch
             if unit.state is not None and (d := unit.state.next_deadline()) is not None
         ]
-        if self._waiting_for_empty():
+        if self._watch.waiting_for_empty():
             now = time.monotonic()
             if self._empty_wait_since is None:
                 self._empty_wait_since = now
@@ -171,8 +173,8 @@ class Manager:
         partial = self._logs.next_deadline()
         if partial is not None:
             due.append(partial)
-        due.extend(self._health.deadlines(self._units.values()))
-        due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
+        due.extend(self._health.deadlines(self._watch))
+        due.extend(self._timers.deadlines())
         if self._control is not None:
             idle = self._control[0].next_deadline()
             if idle is not None:
@@ -182,7 +184,7 @@ class Manager:
     def tick(self, now: float) -> None:
         self._loader.work(now + _TURN_BUDGET)
         self._continue_boot(now)
-        for unit in list(self._units.values()):
+        for unit in self._watch:
             deadline = unit.state.next_deadline() if unit.state is not None else None
             if deadline is not None and now >= deadline:
                 self._feed(unit, svc.Timer(), now)
@@ -191,7 +193,7 @@ class Manager:
         self._report_progress()
         self._logs.tick(now)
         self._scan = None  # the next turn looks at /proc afresh
-        self._health.tick(self._units.values(), now)
+        self._health.tick(self._watch, now)
         self._timers.tick(now)
         if self._control is not None:
             self._control[1].check()
@@ -471,6 +473,7 @@ class Manager:
             except Exception:
                 _log.print_traceback(self._log, f"{unit.name}: while executing {action!r}")
         self._note_change(unit, now)
+        self._watch.update(unit)
 
     def _note_change(self, unit: Unit, now: float) -> None:
         before, after = unit.reported, unit.active
@@ -580,7 +583,7 @@ class Manager:
         self._feed(unit, svc.MainPidFound(pid), now)
 
     def _check_empty(self, now: float) -> None:
-        waiting = [u for u in self._units.values() if self._wants_empty(u)]
+        waiting = self._watch.waiting_for_empty()
         if not waiting:
             return
         table = self._scan = ProcessTable.scan()  # emptiness needs a fresh look
@@ -588,16 +591,6 @@ class Manager:
             if not self._members(unit, table):
                 unit.sessions.clear()
                 self._feed(unit, svc.Empty(), now)
-
-    def _wants_empty(self, unit: Unit) -> bool:
-        state = unit.state
-        if state is None:
-            return False
-        forking_unknown = state.sub is Sub.RUNNING and state.main_pid is None
-        return state.sub in KILL_STATES or forking_unknown
-
-    def _waiting_for_empty(self) -> bool:
-        return any(self._wants_empty(unit) for unit in self._units.values())
 
     def _on_notify(self) -> None:
         received = self._notify.receive()
@@ -710,12 +703,14 @@ class Manager:
             self._events.append(init_model.ExitRequested(code, power))
 
     def _report_progress(self) -> None:
-        booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)
         waiting = self._pending_start or self._boot_roots is not None
-        if not self._ready_reported and not waiting and booted:
+        if not self._ready_reported and not waiting and self._booted():
             self._ready_reported = True
             self._events.append(init_model.UnitsReady())
-        stopped = all(unit.at_rest for unit in self._units.values())
-        if self._stopping_all and not self._stopped_reported and not self._pending_stop and stopped:
+        stopping = self._stopping_all and not self._stopped_reported and not self._pending_stop
+        if stopping and all(unit.at_rest for unit in self._units.values()):
             self._stopped_reported = True
             self._events.append(init_model.UnitsStopped())
+
+    def _booted(self) -> bool:
+        return all(self._units[name].active is not Active.ACTIVATING for name in self._boot)

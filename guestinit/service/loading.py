@@ -32,6 +32,7 @@ class Loader:
         something is left to read (the caller waits for ``busy`` to end)."""
         self._to_load.extend(name for name in names if name not in self._walked)
         self._walk(time.monotonic() + 0.001)  # what is loaded already costs little
+        self._registry.hold = self.busy
         return self.busy
 
     def reload(self) -> None:
@@ -40,6 +41,7 @@ class Loader:
             self._reload_warnings = []
         known = set(self._to_reload)
         self._to_reload.extend(name for name in self._registry.units if name not in known)
+        self._registry.hold = self.busy
 
     def work(self, until: float) -> None:
         """Read files until ``until`` (monotonic) or until nothing is left."""
@@ -49,6 +51,7 @@ class Loader:
                 self.reload_warnings = self._reload_warnings
                 self._registry.reloaded()
         self._walk(until)
+        self._registry.hold = self.busy
 
     def _walk(self, until: float) -> None:
         units = self._registry.units

@@ -103,6 +103,9 @@ class Registry:
         self._stop_edges: dict[str, set[str]] = {}
         self._bound_by: dict[str, set[str]] = {}
         self._stale = False
+        # Set while a batch of files is being read over several turns: the
+        # ordering is computed once at its end, not after every slice.
+        self.hold = False
         # Bumped at each recomputation: who caches decisions made on the
         # edges (the manager's job queues) looks again when it changes.
         self.generation = 0
@@ -192,7 +195,7 @@ class Registry:
         return unit
 
     def _refresh(self) -> None:
-        if not self._stale:
+        if not self._stale or self.hold:
             return
         self._stale = False
         self.generation += 1

@@ -81,6 +81,9 @@ class Timers:
                 timer.timer_state = dataclasses.replace(state, unit_inactive_at=now)
             self._plan(timer, now)
 
+    def deadlines(self) -> list[float]:
+        return [u.timer_next for u in self._running.values() if u.timer_next is not None]
+
     def rows(self) -> list[tuple[str, str, float | None, float | None]]:
         """(timer, activates, next epoch, last epoch) for list-timers."""
         rows = []
