@@ -207,11 +207,11 @@ def test_fuzz_control_notify_and_unit_files(pid1: Pid1, sandbox: Sandbox) -> Non
     for start in range(0, len(names), 50):
         batch = names[start : start + 50]
         answer = pid1.request(
-            {"id": 3, "verb": "start", "args": {"units": batch, "no_block": True}}, timeout=60
+            {"id": 3, "verb": "start", "args": {"units": batch, "no_block": True}}, timeout=120
         )
         assert answer["id"] == 3, answer
-    assert pid1.request({"id": 4, "verb": "daemon-reload", "args": {}}, timeout=60)["ok"]
-    status = pid1.request({"id": 5, "verb": "status", "args": {}}, timeout=60)
+    assert pid1.request({"id": 4, "verb": "daemon-reload", "args": {}}, timeout=120)["ok"]
+    status = pid1.request({"id": 5, "verb": "status", "args": {}}, timeout=120)
     assert status["ok"], status["error"]
     figures["unit files"] = len(names)
     pid1.assert_healthy("unit-file fuzzing")
