@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import socket
 import sys
 import threading
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.initrun import InitRun
+from tests.integration.pid1view import Pid1
 from tests.sandbox import Sandbox, wait_for
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261208"))
@@ -51,55 +50,6 @@ SAFE_VERBS = [
     "",
     "STATUS",
 ]
-
-
-class Pid1:
-    """The run, seen from outside: its pid, /proc figures, its control socket."""
-
-    def __init__(self, run: InitRun) -> None:
-        self.run = run
-        self.pid = run.init_pid()
-        self.root = f"/proc/{self.pid}/root"
-        self.socket = f"{self.root}/run/guestinit/control.sock"
-        self.log_lines = 0
-        # stderr must be drained: a full pipe would stall PID 1's log writes.
-        assert run.process is not None and run.process.stderr is not None
-        self._stderr = run.process.stderr
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        for _line in self._stderr:
-            self.log_lines += 1
-
-    def fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def rss(self) -> int:
-        for row in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if row.startswith("VmRSS:"):
-                return int(row.split()[1]) * 1024
-        raise AssertionError("no VmRSS")
-
-    def request(self, message: dict[str, object], timeout: float = 90) -> dict[str, object]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(self.socket)
-            sock.settimeout(timeout)
-            sock.sendall(json.dumps(message).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(1 << 20)
-                assert chunk, f"closed without an answer to {message}"
-                data += chunk
-        answer: dict[str, object] = json.loads(data)
-        return answer
-
-    def assert_healthy(self, stage: str) -> None:
-        assert os.path.exists(f"/proc/{self.pid}"), f"PID 1 died during {stage}"
-        answer = self.request({"id": 7, "verb": "health", "args": {}})
-        assert answer["ok"] and answer["id"] == 7, (stage, answer)
-        self.run.signal(signal.SIGUSR1)
-        while (line := self.run.read_line(timeout=90)) != f"got {int(signal.SIGUSR1)}":
-            assert line.startswith("got "), line
 
 
 @pytest.fixture
