@@ -12,18 +12,18 @@ import dataclasses
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 from guestinit import _log
 from guestinit.control.handler import open_control
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, naming
+from guestinit.service import executor, naming, starting
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
+from guestinit.service.dispatch import Dispatcher
 from guestinit.service.health_run import HealthWatch
-from guestinit.service.jobqueue import JobQueue
 from guestinit.service.loading import Loader
 from guestinit.service.notify_message import sender_allowed
 from guestinit.service.notify_socket import NotifySocket, Received
@@ -103,9 +103,9 @@ class Manager:
         self._loader = Loader(self._registry)
         self._watch = Watchlist()
         self._boot_roots: list[str] | None = None  # the boot waits for their files
-        self._pending_start = JobQueue()
-        self._pending_stop = JobQueue()
-        self._edges_seen = -1  # the registry generation the queues last saw
+        self._jobs = Dispatcher(self._registry, self._begin_start, self._stop_unit, _TURN_BUDGET)
+        self._pending_start = self._jobs.starts
+        self._pending_stop = self._jobs.stops
         self._pids: dict[int, tuple[str, Role]] = {}
         # One /proc walk per turn of the loop, shared by everything in it:
         # a walk per unit (stopping 200 units, 200 READY=1 with
@@ -168,7 +168,7 @@ class Manager:
             self._empty_wait_since = None
         if self._pending_start or self._pending_stop:
             due.append(time.monotonic() + _EMPTY_POLL)
-        if self._loader.busy or self._pending_start.has_work or self._pending_stop.has_work:
+        if self._loader.busy or self._jobs.has_work:
             due.append(time.monotonic())  # work left over from the last turn
         partial = self._logs.next_deadline()
         if partial is not None:
@@ -189,7 +189,7 @@ class Manager:
             if deadline is not None and now >= deadline:
                 self._feed(unit, svc.Timer(), now)
         self._check_empty(now)
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
         self._logs.tick(now)
         self._scan = None  # the next turn looks at /proc afresh
@@ -232,7 +232,7 @@ class Manager:
         syslog = self._options.syslog_socket
         if syslog and not any(naming.is_syslog_daemon(self._units[name]) for name in self._boot):
             self._logs.open_syslog(syslog, self._options.syslog_min_severity)
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
 
     def stop_all(self, now: float) -> None:
@@ -245,7 +245,7 @@ class Manager:
             for name, unit in self._units.items()
             if not unit.at_rest or (unit.state is not None and unit.state.sub is Sub.AUTO_RESTART)
         )
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
 
     def has_events(self) -> bool:
@@ -285,7 +285,7 @@ class Manager:
         if self._stopping_all or self._exit_requested:
             return
         self.request_start([name], now)
-        self._dispatch(now)
+        self._jobs.run(now)
 
     def timer_rows(self) -> list[tuple[str, str, float | None, float | None]]:
         return self._timers.rows()
@@ -293,7 +293,7 @@ class Manager:
     def request_stop(self, name: str, now: float) -> None:
         self._pending_stop.add(name)
         self._pending_start.discard(name)
-        self._dispatch(now)
+        self._jobs.run(now)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
         """Restart/reload (and their variants) go straight to the model."""
@@ -354,76 +354,19 @@ class Manager:
     def booted(self) -> bool:
         return self._ready_reported
 
-    # ---- loading ----------------------------------------------------------------
     # ---- jobs -----------------------------------------------------------------------
-    def _dispatch(self, now: float) -> None:
-        edges = self._registry.edges
-        if self._edges_seen != self._registry.generation:
-            self._edges_seen = self._registry.generation
-            self._pending_start.look_again()
-            self._pending_stop.look_again()
-        until = time.monotonic() + _TURN_BUDGET
-        progressed = True
-        while progressed and time.monotonic() <= until:
-            progressed = self._dispatch_stops(now, until) | self._dispatch_starts(edges, now, until)
-
-    def _dispatch_starts(self, edges: Mapping[str, set[str]], now: float, until: float) -> bool:
-        def waits_for(name: str) -> list[str]:
-            return [
-                other
-                for other in edges.get(name, ())
-                if other in self._pending_start or self._units[other].active is Active.ACTIVATING
-            ]
-
-        progressed = False
-        for name in self._pending_start.ready(waits_for):
-            self._pending_start.discard(name)
-            progressed = True
-            self._begin_start(self._units[name], now)
-            if time.monotonic() > until:
-                break  # the rest on the next turns
-        return progressed
-
-    def _dispatch_stops(self, now: float, until: float) -> bool:
-        reverse = self._registry.stop_edges
-
-        def waits_for(name: str) -> list[str]:
-            return [
-                other
-                for other in reverse.get(name, ())
-                if other in self._pending_stop or self._units[other].active is Active.DEACTIVATING
-            ]
-
-        progressed = False
-        for name in self._pending_stop.ready(waits_for):
-            self._pending_stop.discard(name)
-            progressed = True
-            unit = self._units[name]
-            if unit.state is not None:
-                self._feed(unit, svc.StopJob(), now)
-            elif unit.target_active:
-                unit.target_active = False
-                self._timers.stop(unit)
-                self._pending_start.changed(name)
-            if time.monotonic() > until:
-                break  # the rest on the next turns
-        return progressed
+    def _stop_unit(self, unit: Unit, now: float) -> None:
+        if unit.state is not None:
+            self._feed(unit, svc.StopJob(), now)
+        elif unit.target_active:
+            unit.target_active = False
+            self._timers.stop(unit)
+            self._jobs.changed(unit.name)
 
     def _begin_start(self, unit: Unit, now: float) -> None:
-        failed = [
-            dep
-            for dep in sorted(unit.deps.needs)
-            if self._units.get(dep) is not None and self._units[dep].active is Active.FAILED
-        ]
-        missing = [
-            dep
-            for dep in sorted(unit.deps.requisite)
-            if self._units.get(dep) is None or self._units[dep].active is not Active.ACTIVE
-        ]
-        if failed or missing:
-            self._log.warning(
-                f"{unit.name}: not started: dependency {', '.join(failed + missing)} failed"
-            )
+        failed = starting.failed_dependencies(unit, self._units)
+        if failed:
+            self._log.warning(f"{unit.name}: not started: dependency {', '.join(failed)} failed")
             return
         for conflict in unit.deps.conflicts:
             if conflict in self._units and not self._units[conflict].at_rest:
@@ -437,30 +380,8 @@ class Manager:
         if unit.state is None:
             unit.start_failed = True  # refused at load time
             return
-        holds, notes = conditions.evaluate(unit.spec.conditions)
-        for note in notes:
-            self._log.info(f"{unit.name}: {note}")
-        if not holds:
-            unit.skipped = True
-            self._log.info(f"{unit.name}: condition not met, not starting")
-            return
-        asserted, notes = conditions.evaluate(unit.spec.asserts)
-        if not asserted:
-            self._log.error(f"{unit.name}: assertion failed: {'; '.join(notes)}")
-            unit.load_error, unit.start_failed = "assertion failed", True
-            return
-        unit.skipped = False
-        try:
-            unit.environment = {
-                **executor.unit_environment(unit.spec, os.environ),
-                **executor.make_directories(unit.spec),
-            }
-        except (executor.EnvironmentFileMissing, OSError) as error:
-            self._log.error(f"{unit.name}: {error}")
-            unit.load_error, unit.start_failed = str(error), True
-            return
-        unit.load_error, unit.start_failed = None, False
-        self._feed(unit, svc.StartJob(), now)
+        if starting.prepare_service(unit, self._log):
+            self._feed(unit, svc.StartJob(), now)
 
     # ---- events into the model, actions out ---------------------------------------------
     def _feed(self, unit: Unit, event: svc.Event, now: float) -> None:
@@ -479,8 +400,7 @@ class Manager:
         before, after = unit.reported, unit.active
         if after is not before:
             unit.reported = after
-            self._pending_start.changed(unit.name)
-            self._pending_stop.changed(unit.name)
+            self._jobs.changed(unit.name)
             self._on_active_change(unit, before, after, now)
 
     def _execute(self, unit: Unit, action: svc.Action, now: float) -> None:
