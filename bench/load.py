@@ -206,6 +206,10 @@ def measure(count: int) -> list[tuple[str, str, str, bool | None]]:
         run = Pid1(folder, units, clock)
         try:
             rss_before = run.status_kib("VmRSS")
+            print("measuring: the stall probe against an idle PID 1", file=sys.stderr)
+            with StallProbe(run) as probe:
+                time.sleep(2)
+            idle_stall, idle_median = max(probe.delays), statistics.median(probe.delays)
             print(f"measuring: start of {count} units", file=sys.stderr)
             with StallProbe(run) as probe:
                 answer, start_s = run.request("start", units=names)
@@ -244,6 +248,12 @@ def measure(count: int) -> list[tuple[str, str, str, bool | None]]:
     huge_units = [u["name"] for u in huge["result"]["units"]]  # type: ignore[index]
     mib = 1024
     return [
+        (
+            "baseline: loop stall probe against an idle PID 1 (the machine's noise)",
+            f"longest {idle_stall:.1f} ms (median {idle_median:.2f})",
+            "info",
+            None,
+        ),
         (
             f"start of {count} chained units, request → answer",
             f"{start_s:.2f} s ({done} done)",

@@ -50,7 +50,7 @@ _EMPTY_POLL_FIRST_FOR = 0.2
 # At most this much manager work (reading unit files, starting queued units)
 # per turn of the loop; the rest waits for the next turn, so that reaping and
 # signal forwarding are never held up long by a start of thousands of units.
-_TURN_BUDGET = 0.02
+_TURN_BUDGET = 0.01
 
 _EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
 _POWER_ACTIONS = {

@@ -32,6 +32,9 @@ class _Waiter:
         self.request = request
         self.connection = connection
         self.names = names
+        # names[:settled] have settled: each turn goes on from there (a job
+        # on 2,000 units must not look at all of them on every turn).
+        self.settled = 0
 
 
 class ControlHandler:
@@ -97,9 +100,14 @@ class ControlHandler:
             return
         still: list[_Waiter] = []
         for waiter in self._waiters:
-            units = [self._manager.units.get(name) for name in waiter.names]
-            if all(u is not None and self._settled(u) for u in units):
-                self.reply(waiter.connection, self._jobs_response(waiter.request, waiter.names))
+            names = waiter.names
+            while waiter.settled < len(names):
+                unit = self._manager.units.get(names[waiter.settled])
+                if unit is None or not self._settled(unit):
+                    break
+                waiter.settled += 1
+            if waiter.settled == len(names):
+                self.reply(waiter.connection, self._jobs_response(waiter.request, names))
             else:
                 still.append(waiter)
         self._waiters = still

@@ -36,7 +36,8 @@ class Dispatcher:
     @property
     def has_work(self) -> bool:
         """A run was cut short, or units were queued since the last one."""
-        return self.starts.has_work or self.stops.has_work
+        queued = bool(self.starts or self.stops)
+        return self.starts.has_work or self.stops.has_work or (queued and self._registry.stale)
 
     def changed(self, name: str) -> None:
         """``name`` changed state: the units waiting for it look again."""
@@ -44,6 +45,13 @@ class Dispatcher:
         self.stops.changed(name)
 
     def run(self, now: float) -> None:
+        if not (self.starts or self.stops):
+            return
+        if self._registry.stale:
+            # Recomputing the ordering of thousands of units takes tens of
+            # ms: a turn of its own; the jobs go on in the next.
+            self._registry.edges  # noqa: B018
+            return
         edges = self._registry.edges
         if self._edges_seen != self._registry.generation:
             self._edges_seen = self._registry.generation

@@ -8,10 +8,13 @@ at most a given time; the job goes on once ``busy`` is over.
 """
 
 import collections
+import gc
 import time
 from collections.abc import Iterable
 
 from guestinit.service.registry import Registry
+
+_BIG_BATCH = 200
 
 
 class Loader:
@@ -22,6 +25,7 @@ class Loader:
         self._to_reload: collections.deque[str] = collections.deque()
         self._reload_warnings: list[str] = []
         self.reload_warnings: list[str] = []  # those of the last finished reload
+        self._read = 0  # files read in this batch
 
     @property
     def busy(self) -> bool:
@@ -31,8 +35,9 @@ class Loader:
         """Queue ``names`` and what they pull in for loading; True when
         something is left to read (the caller waits for ``busy`` to end)."""
         self._to_load.extend(name for name in names if name not in self._walked)
+        self._registry.hold = True
         self._walk(time.monotonic() + 0.001)  # what is loaded already costs little
-        self._registry.hold = self.busy
+        self._batch_over()
         return self.busy
 
     def reload(self) -> None:
@@ -47,11 +52,24 @@ class Loader:
         """Read files until ``until`` (monotonic) or until nothing is left."""
         while self._to_reload and time.monotonic() < until:
             self._reload_warnings += self._registry.reload_one(self._to_reload.popleft())
+            self._read += 1
             if not self._to_reload:
                 self.reload_warnings = self._reload_warnings
                 self._registry.reloaded()
         self._walk(until)
+        self._batch_over()
+
+    def _batch_over(self) -> None:
         self._registry.hold = self.busy
+        if not self.busy and self._read >= _BIG_BATCH:
+            # Thousands of long-lived unit records: left to the cyclic
+            # collector, each full collection walks them all (100+ ms with
+            # 2,000 units, at some allocation in a later turn). Frozen, they
+            # are skipped; they hold no reference cycles, so reference
+            # counting still frees them when a reload replaces them.
+            gc.freeze()
+        if not self.busy:
+            self._read = 0
 
     def _walk(self, until: float) -> None:
         units = self._registry.units
@@ -63,6 +81,9 @@ class Loader:
             if name in self._walked:
                 continue
             self._walked.add(name)
-            unit = units.get(name) or self._registry.load(name)
+            unit = units.get(name)
+            if unit is None:
+                unit = self._registry.load(name)
+                self._read += 1
             self._to_load.extend(sorted(unit.deps.pulls - self._walked))
         self._walked.clear()

@@ -124,6 +124,12 @@ class Registry:
         self._refresh()
         return self._stop_edges
 
+    @property
+    def stale(self) -> bool:
+        """The next look at the ordering recomputes it (tens of ms for
+        thousands of units: a turn of its own is best)."""
+        return self._stale and not self.hold
+
     def bound_to(self, name: str) -> set[str]:
         """The units that say BindsTo= or PartOf= ``name``: they stop with it."""
         self._refresh()
