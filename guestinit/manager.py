@@ -182,7 +182,7 @@ class Manager:
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
-        self._loader.work(now + _TURN_BUDGET)
+        self._loader.work(time.monotonic() + _TURN_BUDGET)
         self._continue_boot(now)
         for unit in self._watch:
             deadline = unit.state.next_deadline() if unit.state is not None else None

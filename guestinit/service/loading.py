@@ -49,14 +49,17 @@ class Loader:
         self._registry.hold = self.busy
 
     def work(self, until: float) -> None:
-        """Read files until ``until`` (monotonic) or until nothing is left."""
-        while self._to_reload and time.monotonic() < until:
+        """Read files until ``until`` (monotonic) or until nothing is left;
+        at least one file per call, however late, so that work always moves."""
+        first = True
+        while self._to_reload and (first or time.monotonic() < until):
+            first = False
             self._reload_warnings += self._registry.reload_one(self._to_reload.popleft())
             self._read += 1
             if not self._to_reload:
                 self.reload_warnings = self._reload_warnings
                 self._registry.reloaded()
-        self._walk(until)
+        self._walk(until, at_least_one=first)
         self._batch_over()
 
     def _batch_over(self) -> None:
@@ -71,11 +74,11 @@ class Loader:
         if not self.busy:
             self._read = 0
 
-    def _walk(self, until: float) -> None:
+    def _walk(self, until: float, at_least_one: bool = False) -> None:
         units = self._registry.units
         while self._to_load:
             name = self._to_load[0]
-            if name not in units and time.monotonic() >= until:
+            if name not in units and not at_least_one and time.monotonic() >= until:
                 return
             self._to_load.popleft()
             if name in self._walked:
@@ -85,5 +88,6 @@ class Loader:
             if unit is None:
                 unit = self._registry.load(name)
                 self._read += 1
+                at_least_one = False
             self._to_load.extend(sorted(unit.deps.pulls - self._walked))
         self._walked.clear()
