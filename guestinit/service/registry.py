@@ -190,7 +190,7 @@ class Registry:
         for diagnostic in shown:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
-        if len(shown) < len(result.diagnostics):
+        if not quiet and len(shown) < len(result.diagnostics):
             hidden = len(result.diagnostics) - len(shown)
             self._log.warning(f"{name}: {hidden} more diagnostics not shown")
         spec = result.spec
