@@ -1,7 +1,8 @@
 """The service manager: loads units, runs start and stop transactions in
 dependency order, feeds every event through service.model and executes what
 it returns. It lives inside PID 1's loop (pid1.loop.Services): it never
-blocks, and only pid1/reaper waits for processes.
+blocks (unit files are read and jobs run a slice per turn: service.loading,
+service.transaction), and only pid1/reaper waits for processes.
 
 Unit kinds: services run; targets are synchronization points, active once
 what they are ordered after is up; timers start services when they elapse;
@@ -23,29 +24,24 @@ from guestinit.logs.ring import LogRing
 from guestinit.logs.router import LogRouter
 from guestinit.pid1 import model as init_model
 from guestinit.pid1.signals import SignalSource
-from guestinit.service import conditions, executor, naming
+from guestinit.service import executor, forking, naming, starting
 from guestinit.service import model as svc
 from guestinit.service.cgroups import UnitCgroups
 from guestinit.service.from_spec import REACHED_AT_BOOT
 from guestinit.service.health_run import HealthWatch
-from guestinit.service.main_pid import Source, describe_refusal
+from guestinit.service.loading import Loader
 from guestinit.service.notify_route import NotifyRoute
 from guestinit.service.notify_socket import NotifySocket
 from guestinit.service.ownership import Ownership
-from guestinit.service.pid_file import read_pid_file
 from guestinit.service.registry import Registry, Unit, default_unit_path
 from guestinit.service.socket_units import SocketUnits
 from guestinit.service.spawn import SetupFailed, read_spawn_error
-from guestinit.service.states import KILL_STATES, Active, Role, ServiceType, Sub, Whom
+from guestinit.service.states import Active, Role, ServiceType, Whom
 from guestinit.service.timers import Timers
 from guestinit.service.tracking import ProcessTable, nearest_known, signal_all, signal_process
 from guestinit.service.transaction import Transaction
-from guestinit.unitfile import StdKind, UnitAction
-from guestinit.unitfile.load import find_unit_file
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
+from guestinit.service.watch import Watchlist
+from guestinit.unitfile import StdKind
 
 # How often unit emptiness is checked while a unit waits for its processes to
 # go (a process that is not our child dies without telling us): often at
@@ -55,22 +51,10 @@ _EMPTY_POLL = 0.1
 _EMPTY_POLL_FIRST = 0.01
 _EMPTY_POLL_FIRST_FOR = 0.2
 
-# Shipped units (units/): tmpfiles.d at boot, and its safe lines after daemon-reload.
-TMPFILES_AT_BOOT = "systemd-tmpfiles-setup.service"
-TMPFILES_ON_RELOAD = "guestinit-tmpfiles-create.service"
-
-_EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
-_POWER_ACTIONS = {
-    UnitAction.POWEROFF,
-    UnitAction.POWEROFF_FORCE,
-    UnitAction.POWEROFF_IMMEDIATE,
-    UnitAction.REBOOT,
-    UnitAction.REBOOT_FORCE,
-    UnitAction.REBOOT_IMMEDIATE,
-    UnitAction.HALT,
-    UnitAction.HALT_FORCE,
-    UnitAction.HALT_IMMEDIATE,
-}
+# At most this much manager work (reading unit files, starting queued units)
+# per turn of the loop; the rest waits for the next turn, so that reaping and
+# signal forwarding are never held up long by a start of thousands of units.
+_TURN_BUDGET = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +93,14 @@ class Manager:
         self._registry = Registry(options.unit_path, options.enabled_dir, log)
         # The same dict as the registry's: loading a unit makes it visible here.
         self._units = self._registry.units
-        self._jobs = Transaction(self._registry, log, self._begin_start, self._carry_out_stop)
+        self._loader = Loader(self._registry)
+        self._watch = Watchlist()
+        # Starts that wait for unit files to be read: the boot's, tmpfiles.d's after a reload.
+        self._boot_roots: list[str] | None = None
+        self._tmpfiles_after_reload = False
+        self._jobs = Transaction(
+            self._registry, log, self._begin_start, self._carry_out_stop, _TURN_BUDGET
+        )
         self.job_results = self._jobs.results  # how each unit's last start job ended
         self._pids: dict[int, tuple[str, Role]] = {}
         # One /proc walk per turn of the loop, shared by everything in it:
@@ -182,10 +173,10 @@ class Manager:
     def next_deadline(self) -> float | None:
         due = [
             d
-            for unit in self._units.values()
+            for unit in self._watch
             if unit.state is not None and (d := unit.state.next_deadline()) is not None
         ]
-        if self._waiting_for_empty():
+        if self._watch.waiting_for_empty():
             now = time.monotonic()
             if self._empty_wait_since is None:
                 self._empty_wait_since = now
@@ -195,33 +186,40 @@ class Manager:
             self._empty_wait_since = None
         if self._jobs.busy():
             due.append(time.monotonic() + _EMPTY_POLL)
+        if self._loader.busy or self._jobs.has_work:
+            due.append(time.monotonic())  # work left over from the last turn
         partial = self._logs.next_deadline()
         if partial is not None:
             due.append(partial)
-        due.extend(self._health.deadlines(self._units.values()))
-        due.extend(u.timer_next for u in self._units.values() if u.timer_next is not None)
+        due.extend(self._health.deadlines(self._watch))
+        due.extend(self._timers.deadlines())
         if (flush := self._limited.next_deadline()) is not None:
             due.append(flush)
-        held = self._control[1].next_deadline() if self._control is not None else None
-        due.extend([held] if held is not None else [])
+        if self._control is not None:
+            # A held ``logs`` request's answer; an idle or unfinished connection's end.
+            server, handler = self._control
+            due.extend(d for d in (handler.next_deadline(), server.next_deadline()) if d)
         return min(due) if due else None
 
     def tick(self, now: float) -> None:
-        for unit in list(self._units.values()):
+        self._loader.work(time.monotonic() + _TURN_BUDGET)
+        self._files_read(now)
+        for unit in self._watch:
             deadline = unit.state.next_deadline() if unit.state is not None else None
             if deadline is not None and now >= deadline:
                 self._feed(unit, svc.Timer(), now)
         self._check_empty(now)
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
         self._logs.tick(now)
         self._scan = None  # the next turn looks at /proc afresh
-        self._health.tick(self._units.values(), now)
+        self._health.tick(self._watch, now)
         self._timers.tick(now)
         self._sockets.tick()
         self._limited.flush()
         if self._control is not None:
             self._control[1].check()
+            self._control[0].expire(now)
 
     def claim(self, pid: int, status: int, now: float) -> bool:
         if self._health.claim(pid, status, now):
@@ -244,20 +242,36 @@ class Manager:
             if target is not None and target.kind == "target":
                 target.target_active = True
         roots = list(self._registry.enabled_units()) + list(self._options.start)
-        roots = [*self._tmpfiles_unit(TMPFILES_AT_BOOT), *roots]
+        roots = [*self._tmpfiles_unit(naming.TMPFILES_AT_BOOT), *roots]
         if not roots:
             self._log.info("no units to start")
+        self._boot_roots = roots
+        self._loader.preload(roots)
+        self._files_read(now)
+
+    def _files_read(self, now: float) -> None:
+        """The starts that waited for unit files, once those are read."""
+        if self._loader.busy:
+            return
+        if self._tmpfiles_after_reload:
+            self._tmpfiles_after_reload = False
+            if not self.stopping:
+                self.request_start(self._tmpfiles_unit(naming.TMPFILES_ON_RELOAD), now)
+        roots, self._boot_roots = self._boot_roots, None
+        if roots is None:
+            return
         self._boot = set(self.request_start(roots, now))
         syslog = self._options.syslog_socket
         if syslog and not any(naming.is_syslog_daemon(self._units[name]) for name in self._boot):
             self._logs.open_syslog(syslog, self._options.syslog_min_severity)
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
 
     def stop_all(self, now: float) -> None:
         self._stopping_all = True
+        self._boot_roots = None
         self._jobs.stop_everything()
-        self._dispatch(now)
+        self._jobs.run(now)
         self._report_progress()
 
     def has_events(self) -> bool:
@@ -297,14 +311,14 @@ class Manager:
         if self._stopping_all or self._exit_requested:
             return
         self.request_start([name], now)
-        self._dispatch(now)
+        self._jobs.run(now)
 
     def timer_rows(self) -> list[tuple[str, str, float | None, float | None]]:
         return self._timers.rows()
 
     def request_stop(self, name: str, now: float) -> None:
         self._jobs.request_stop(name)
-        self._dispatch(now)
+        self._jobs.run(now)
 
     def job(self, name: str, event: svc.Event, now: float) -> None:
         """Restart/reload (and their variants) go straight to the model; a
@@ -342,21 +356,28 @@ class Manager:
         """The unit, loading its file if needed (without starting it)."""
         return self._registry.get(name)
 
-    def reload_unit_files(self) -> list[str]:
-        warnings = self._registry.reload()
-        if not self.stopping:
-            self.request_start(self._tmpfiles_unit(TMPFILES_ON_RELOAD), time.monotonic())
-        return warnings
+    def preload(self, names: Iterable[str]) -> bool:
+        """Read the files a job on ``names`` needs, over the next turns;
+        True while some are left (see ``loading``)."""
+        return self._loader.preload(names)
+
+    @property
+    def loading(self) -> bool:
+        return self._loader.busy
+
+    def begin_reload(self) -> None:
+        """daemon-reload, over the next turns; ``reload_warnings`` once
+        ``loading`` is over (then tmpfiles.d's safe lines are applied again)."""
+        self._loader.reload()
+        self._tmpfiles_after_reload = True
+
+    @property
+    def reload_warnings(self) -> list[str]:
+        return self._loader.reload_warnings
 
     def _tmpfiles_unit(self, name: str) -> list[str]:
-        """``[name]`` when tmpfiles.d is to be applied and the unit exists
-        (a --unit-path without the shipped units has none: said once, at info)."""
-        if not self._options.tmpfiles:
-            return []
-        if find_unit_file(name, self._registry.unit_path) is None:
-            self._log.info(f"{name} is not on the unit path: tmpfiles.d not applied")
-            return []
-        return [name]
+        wanted, path = self._options.tmpfiles, self._registry.unit_path
+        return naming.tmpfiles_unit(name, wanted, path, self._log)
 
     @property
     def log_ring(self) -> LogRing:
@@ -377,11 +398,7 @@ class Manager:
     def booted(self) -> bool:
         return self._ready_reported
 
-    # ---- loading ----------------------------------------------------------------
     # ---- jobs -----------------------------------------------------------------------
-    def _dispatch(self, now: float) -> None:
-        self._jobs.dispatch(now)
-
     def _carry_out_stop(self, unit: Unit, now: float) -> None:
         if unit.state is not None:
             self._feed(unit, svc.StopJob(), now)
@@ -389,6 +406,7 @@ class Manager:
             unit.target_active = False
             self._timers.stop(unit)
             self._sockets.stop(unit)
+            self._jobs.changed(unit.name)
 
     def _begin_start(self, unit: Unit, now: float) -> None:
         for conflict in unit.deps.conflicts:
@@ -406,30 +424,8 @@ class Manager:
         if unit.state is None:
             unit.start_failed = True  # refused at load time
             return
-        holds, notes = conditions.evaluate(unit.spec.conditions)
-        for note in notes:
-            self._log.info(f"{unit.name}: {note}")
-        if not holds:
-            unit.skipped = True
-            self._log.info(f"{unit.name}: condition not met, not starting")
-            return
-        asserted, notes = conditions.evaluate(unit.spec.asserts)
-        if not asserted:
-            self._log.error(f"{unit.name}: assertion failed: {'; '.join(notes)}")
-            unit.load_error, unit.start_failed = "assertion failed", True
-            return
-        unit.skipped = False
-        try:
-            unit.environment = {
-                **executor.unit_environment(unit.spec, os.environ),
-                **executor.make_directories(unit.spec),
-            }
-        except (executor.EnvironmentFileMissing, OSError) as error:
-            self._log.error(f"{unit.name}: {error}")
-            unit.load_error, unit.start_failed = str(error), True
-            return
-        unit.load_error, unit.start_failed = None, False
-        self._feed(unit, svc.StartJob(), now)
+        if starting.prepare_service(unit, self._log):
+            self._feed(unit, svc.StartJob(), now)
 
     # ---- events into the model, actions out ---------------------------------------------
     def _feed(self, unit: Unit, event: svc.Event, now: float) -> None:
@@ -442,6 +438,7 @@ class Manager:
             except Exception:
                 _log.print_traceback(self._log, f"{unit.name}: while executing {action!r}")
         self._note_change(unit, now)
+        self._watch.update(unit)
 
     def _note_change(self, unit: Unit, now: float) -> None:
         before, after = unit.reported, unit.active
@@ -543,35 +540,13 @@ class Manager:
         return self._owner.members(unit, table)
 
     def _read_pid_file(self, unit: Unit, now: float) -> None:
-        """Type=forking: the main pid from PIDFile= (read without blocking,
-        trusted as service.main_pid says), else guessed among the unit's own."""
-        service = unit.spec.service if unit.spec else None
-        pid: int | None = None
-        if service is not None and service.pid_file:
-            found = read_pid_file(service.pid_file)
-            if found.pid is None:
-                # Not there (yet?) is ordinary; a FIFO, a device or garbage is not.
-                level = _log.INFO if found.missing else _log.WARNING
-                text = f"{unit.name}: PID file {service.pid_file}: {found.error}"
-                self._limited.emit(level, f"{unit.name}: PID file unusable", text)
-            elif verdict := self._owner.judge(unit, found.pid, found.trusted):
-                pid = found.pid
-            else:
-                text = f"{unit.name}: {describe_refusal(Source.PID_FILE, verdict, found.distrust)}"
-                self._limited.warning_of(f"{unit.name}: PID file refused", text)
-        if pid is None and service is not None and service.guess_main_pid:
-            members = self._members(unit, ProcessTable.scan())  # the daemon just forked
-            guess = min(members) if len(members) == 1 else None
-            if guess is not None and (verdict := self._owner.judge(unit, guess, False)):
-                pid = guess
-            elif guess is not None:
-                self._log.debug(f"{unit.name}: {describe_refusal(Source.GUESS, verdict)}")
+        pid = forking.find_main_pid(unit, self._owner, self._limited, self._log)
         if pid is not None:
             self._owner.adopt(unit, pid)
         self._feed(unit, svc.MainPidFound(pid), now)
 
     def _check_empty(self, now: float) -> None:
-        waiting = [u for u in self._units.values() if self._wants_empty(u)]
+        waiting = self._watch.waiting_for_empty()
         if not waiting:
             return
         table = self._scan = ProcessTable.scan()  # emptiness needs a fresh look
@@ -579,16 +554,6 @@ class Manager:
             if not self._members(unit, table):
                 unit.sessions.clear()
                 self._feed(unit, svc.Empty(), now)
-
-    def _wants_empty(self, unit: Unit) -> bool:
-        state = unit.state
-        if state is None:
-            return False
-        forking_unknown = state.sub is Sub.RUNNING and state.main_pid is None
-        return state.sub in KILL_STATES or forking_unknown
-
-    def _waiting_for_empty(self) -> bool:
-        return any(self._wants_empty(unit) for unit in self._units.values())
 
     # ---- consequences of state changes ---------------------------------------------
     def _on_active_change(self, unit: Unit, before: Active, after: Active, now: float) -> None:
@@ -615,23 +580,19 @@ class Manager:
     def _unit_action(self, unit: Unit, failed: bool) -> None:
         if unit.spec is None or self._stopping_all or self._exit_requested:
             return
-        action = unit.spec.failure_action if failed else unit.spec.success_action
-        essential = unit.name in self._options.exit_on
-        if action is UnitAction.NONE and not essential:
-            return
-        if action in _EXIT_ACTIONS or action in _POWER_ACTIONS or essential:
-            code = naming.exit_code(unit, failed)
+        request = naming.exit_request(unit, failed, unit.name in self._options.exit_on)
+        if request is not None:
+            code, power = request
             self._log.info(
                 f"{unit.name}: {'failed' if failed else 'finished'}, exiting with {code}"
             )
             self._exit_requested = True
-            # reboot-force etc.: a machine's init reboots (the stop is orderly anyway).
-            power = action.value.split("-")[0] if action in _POWER_ACTIONS else None
             self._events.append(init_model.ExitRequested(code, power))
 
     def _report_progress(self) -> None:
+        waiting = self._jobs.pending_start or self._boot_roots is not None
         booted = all(self._units[name].active is not Active.ACTIVATING for name in self._boot)
-        if not self._ready_reported and not self._jobs.pending_start and booted:
+        if not self._ready_reported and not waiting and booted:
             self._ready_reported = True
             self._events.append(init_model.UnitsReady())
         stopped = all(unit.at_rest for unit in self._units.values())

@@ -19,6 +19,7 @@ from guestinit.control.protocol import (
     EXIT_INVALID,
     EXIT_PERMISSION,
     JOB_VERBS,
+    MAX_RESPONSE,
     WHOM,
     Kind,
     LineBuffer,
@@ -291,7 +292,7 @@ def call(path: str, request: Request) -> tuple[Response, bytes]:
 
 
 def _receive(sock: socket.socket, path: str, id: int) -> tuple[Response, bytes]:
-    buffer = LineBuffer()
+    buffer = LineBuffer(MAX_RESPONSE)
     while True:
         try:
             data = sock.recv(65536)

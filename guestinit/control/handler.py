@@ -39,6 +39,9 @@ class _Waiter:
         self.request = request
         self.connection = connection
         self.names = names
+        # names[:settled] have settled: each turn goes on from there (a job
+        # on 2,000 units must not look at all of them on every turn).
+        self.settled = 0
 
 
 class ControlHandler:
@@ -50,6 +53,10 @@ class ControlHandler:
         self._waiters: list[_Waiter] = []
         # logs with wait=true: (request, connection, give up at) until a line comes.
         self._log_waiters: list[tuple[Request, int, float]] = []
+        # Requests waiting for unit files to be read (a job on many units,
+        # daemon-reload): the manager reads them over several turns of the loop.
+        self._loading: list[tuple[Request, PeerCred]] = []
+        self._reloads: list[tuple[Request, PeerCred]] = []
         self._started = time.monotonic()
 
     # ---- the server calls this ---------------------------------------------------
@@ -64,7 +71,14 @@ class ControlHandler:
             Verb.RELOAD,
             Verb.RELOAD_OR_RESTART,
         ):
+            if self._manager.preload(request.units) and self.reply is not None:
+                self._loading.append((request, peer))
+                return DEFER
             return self._job(request, peer, now)
+        if verb is Verb.DAEMON_RELOAD:
+            self._manager.begin_reload()
+            self._reloads.append((request, peer))
+            return DEFER
         handlers: dict[Verb, Callable[[Request], r.Result]] = {
             Verb.STATUS: self._status,
             Verb.KILL: self._kill,
@@ -75,7 +89,6 @@ class ControlHandler:
             Verb.LIST_TIMERS: self._list_timers,
             Verb.CAT: self._cat,
             Verb.SHOW: self._show,
-            Verb.DAEMON_RELOAD: self._daemon_reload,
             Verb.ENABLE: lambda q: self._links(q, enable=True),
             Verb.DISABLE: lambda q: self._links(q, enable=False),
             Verb.HEALTH: self._health,
@@ -90,18 +103,41 @@ class ControlHandler:
 
     def check(self) -> None:
         """Called every turn of the loop: answer the job verbs that are over."""
-        if self._log_waiters and self.reply is not None:
+        if self.reply is None:
+            return
+        if self._log_waiters:
             self._check_log_waiters()
-        if not self._waiters or self.reply is None:
+        if (self._loading or self._reloads) and not self._manager.loading:
+            self._files_read()
+        if not self._waiters:
             return
         still: list[_Waiter] = []
         for waiter in self._waiters:
-            units = [self._manager.units.get(name) for name in waiter.names]
-            if all(u is not None and self._settled(u) for u in units):
-                self.reply(waiter.connection, self._jobs_response(waiter.request, waiter.names))
+            names = waiter.names
+            while waiter.settled < len(names):
+                unit = self._manager.units.get(names[waiter.settled])
+                if unit is None or not self._settled(unit):
+                    break
+                waiter.settled += 1
+            if waiter.settled == len(names):
+                self.reply(waiter.connection, self._jobs_response(waiter.request, names))
             else:
                 still.append(waiter)
         self._waiters = still
+
+    def _files_read(self) -> None:
+        assert self.reply is not None
+        loading, self._loading = self._loading, []
+        for request, peer in loading:
+            answer = self._job(request, peer, time.monotonic())
+            if isinstance(answer, Response):
+                self.reply(peer.connection, answer)
+        reloads, self._reloads = self._reloads, []
+        for request, peer in reloads:
+            result = r.ReloadResult(
+                units=len(self._manager.units), warnings=self._manager.reload_warnings
+            )
+            self.reply(peer.connection, r.ok_response(request, result))
 
     # ---- jobs ------------------------------------------------------------------------
     def _job(self, request: Request, peer: PeerCred, now: float) -> Response | Deferred:
@@ -110,6 +146,7 @@ class ControlHandler:
             r.Job(unit=name, result="not-found", message="no such unit") for name in missing
         ]
         queued: list[str] = []
+        starts: list[str] = []
         for name in names:
             verb = request.verb
             if name not in self._manager.units:
@@ -127,7 +164,7 @@ class ControlHandler:
                 jobs.append(r.Job(unit=name, result="skipped", message="not running"))
                 continue
             if verb is Verb.START:
-                self._manager.request_start([name], now)
+                starts.append(name)  # one closure for all: 2,000 names in one request
             elif verb is Verb.STOP:
                 self._manager.request_stop(name, now)
             elif verb is Verb.RELOAD_OR_RESTART:
@@ -142,6 +179,8 @@ class ControlHandler:
                 job: svc.Event = svc.ReloadJob() if verb is Verb.RELOAD else svc.RestartJob()
                 self._restart_or_reload(unit, job, now)
             queued.append(name)
+        if starts:
+            self._manager.request_start(starts, now)
         if missing or request.no_block or not queued:
             results = jobs + [r.Job(unit=n, result="queued", message=None) for n in queued]
             if not request.no_block:
@@ -397,10 +436,6 @@ class ControlHandler:
             }
             entries.append(r.ShowEntry(name=name, properties=_filter(props, request.properties)))
         return r.ShowResult(units=entries)
-
-    def _daemon_reload(self, request: Request) -> r.ReloadResult:
-        warnings = self._manager.reload_unit_files()
-        return r.ReloadResult(units=len(self._manager.units), warnings=warnings)
 
     def _links(self, request: Request, enable: bool) -> r.ChangesResult:
         changes: list[r.Change] = []

@@ -93,6 +93,12 @@ import json
 from guestinit._signames import RTMAX
 
 MAX_LINE = 1024 * 1024
+# A response may be longer than a request (status of every unit): up to this.
+MAX_RESPONSE = 8 * 1024 * 1024
+# When a response would pass MAX_RESPONSE, strings longer than this are cut
+# (with a marker) so that one unit's huge Description= or STATUS= cannot make
+# the status of all the others fail.
+MAX_FIELD = 4096
 MAX_ID = 2**63 - 1
 MAX_LIST = 4096  # entries in one list argument
 MAX_NAME = 256  # a unit name, as systemd limits it
@@ -457,6 +463,19 @@ def encode_response(response: Response) -> bytes:
     )
 
 
+def clip_strings(value: object, limit: int = MAX_FIELD) -> object:
+    """``value`` with every string longer than ``limit`` cut, and said so."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return f"{value[:limit]}... [{len(value) - limit} more characters cut]"
+    if isinstance(value, dict):
+        return {key: clip_strings(item, limit) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clip_strings(item, limit) for item in value]
+    return value
+
+
 def decode_response(line: bytes) -> Response | ProtocolError:
     """Any bytes in, never an exception out. ``result`` and ``error`` may be
     missing (null); the rest must be right."""
@@ -539,6 +558,11 @@ class LineBuffer:
         if len(self._data) > self.max_line:
             return self._overflow(lines)
         return [line for line in lines if line.strip()]
+
+    @property
+    def partial(self) -> bool:
+        """Part of a line has come, not its end."""
+        return bool(self._data)
 
     def tail(self) -> bytes:
         """What is left without a newline (at end of input: a last line)."""

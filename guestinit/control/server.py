@@ -20,10 +20,12 @@ without blocking the loop.
 
 import contextlib
 import errno
+import math
 import os
 import socket
 import stat
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,10 +35,12 @@ from guestinit.control.protocol import (
     EXIT_INVALID,
     EXIT_PERMISSION,
     MAX_LINE,
+    MAX_RESPONSE,
     LineBuffer,
     ProtocolError,
     Request,
     Response,
+    clip_strings,
     decode_request,
     encode_response,
 )
@@ -45,9 +49,16 @@ DEFAULT_CONTROL_SOCKET = "/run/guestinit/control.sock"
 PERMISSION_DENIED = "permission denied: guestinit ctl needs root (or --control-group)"
 
 # Answers waiting for a slow reader, per connection; past this the client is
-# not reading and is dropped. Big enough for `status` of a thousand units.
-MAX_OUTGOING = 8 * 1024 * 1024
+# not reading and is dropped. Big enough for `status` of thousands of units.
+MAX_OUTGOING = MAX_RESPONSE
 MAX_CONNECTIONS = 64
+# A connection that sends nothing and waits for nothing is closed after
+# IDLE_TIMEOUT; a request line must be complete REQUEST_TIMEOUT after its
+# first byte (one byte a second would otherwise hold a connection for ever);
+# an answer nobody reads for IDLE_TIMEOUT drops its connection. A connection
+# waiting for a job (`ctl start`) has no timeout here: its job has one.
+IDLE_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 5.0
 READ_CHUNK = 64 * 1024
 ACCEPTS_PER_CALL = 32  # a connect flood must not keep the loop from the rest
 BACKLOG = 64
@@ -92,6 +103,28 @@ class _Connection:
     closing: bool = False  # no more reading; closed once `out` and `pending` are empty
     refused: bool = False
     pending: set[int] = field(default_factory=set)  # ids of deferred requests
+    active: float = 0.0  # monotonic: accepted, or last byte read or written
+    line_started: float | None = None  # monotonic: first byte of an unfinished line
+
+    def expires(self, idle: float, request: float) -> float | None:
+        """When it is closed if nothing happens (None: it waits for a job)."""
+        if self.pending and not self.out:
+            return None
+        if self.line_started is not None and not self.out:
+            return self.line_started + request
+        return self.active + idle
+
+    def eviction_rank(self) -> tuple[int, float] | None:
+        """Which connection gives way to a new one when all slots are taken:
+        idle ones first, then unfinished lines, then unread answers, oldest
+        first; never one whose job is running."""
+        if self.pending:
+            return None
+        if self.out:
+            return 2, self.active
+        if self.line_started is not None:
+            return 1, self.line_started
+        return 0, self.active
 
 
 class ControlServer:
@@ -108,6 +141,9 @@ class ControlServer:
         max_line: int = MAX_LINE,
         max_outgoing: int = MAX_OUTGOING,
         max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
         self.allowed_gid = allowed_gid
@@ -117,6 +153,11 @@ class ControlServer:
         self._max_line = max_line
         self._max_outgoing = max_outgoing
         self._max_connections = max_connections
+        self._idle_timeout = idle_timeout
+        self._request_timeout = request_timeout
+        self._clock = clock
+        self._evicted = 0  # since the last warning about it
+        self._evicted_said = -math.inf
         self._connections: dict[int, _Connection] = {}
         self._by_serial: dict[int, _Connection] = {}
         self._serial = 0
@@ -183,6 +224,33 @@ class ControlServer:
     def open_connections(self) -> int:
         return len(self._connections)
 
+    def next_deadline(self) -> float | None:
+        """When ``expire`` has a connection to close (monotonic), if ever."""
+        due = [
+            when
+            for conn in self._connections.values()
+            if (when := conn.expires(self._idle_timeout, self._request_timeout)) is not None
+        ]
+        return min(due) if due else None
+
+    def expire(self, now: float) -> None:
+        """Close the connections whose time is up (see IDLE_TIMEOUT)."""
+        for conn in list(self._connections.values()):
+            when = conn.expires(self._idle_timeout, self._request_timeout)
+            if when is None or now < when:
+                continue
+            if conn.line_started is not None and not conn.out and not conn.closing:
+                message = f"request not complete after {self._request_timeout:g} s"
+                conn.closing = True
+                conn.line_started = None
+                self._queue(conn, Response.failure(0, message, EXIT_INVALID))
+                conn.active = now  # the answer gets its own IDLE_TIMEOUT to be read
+                with contextlib.suppress(OSError):
+                    self._flush(conn)
+                self._close_if_done(conn)
+            else:
+                self._drop(conn)
+
     def reply(self, connection: int, response: Response) -> bool:
         """Answer a request the handler deferred; False when its client has gone."""
         conn = self._by_serial.get(connection)
@@ -232,11 +300,33 @@ class ControlServer:
                 self._log.warning(f"control socket: cannot accept: {error.strerror}")
                 return
             sock.setblocking(False)
-            if len(self._connections) >= self._max_connections:
+            if len(self._connections) >= self._max_connections and not self._evict_one():
                 self._log.warning("control socket: too many connections, refusing one")
                 _send_and_close(sock, Response.failure(0, "too many connections"))
                 continue
             self._admit(sock)
+
+    def _evict_one(self) -> bool:
+        """Make room for a new connection by closing the least useful one:
+        idle connections cannot lock `ctl` out."""
+        ranked = [
+            (rank, conn)
+            for conn in self._connections.values()
+            if (rank := conn.eviction_rank()) is not None
+        ]
+        if not ranked:
+            return False  # every slot waits for a job
+        _rank, victim = min(ranked, key=lambda pair: pair[0])
+        self._drop(victim)
+        self._evicted += 1
+        now = self._clock()
+        if now - self._evicted_said >= self._idle_timeout:
+            self._log.warning(
+                f"control socket: {self._max_connections} connections open; closed "
+                f"{self._evicted} idle or slow one(s) to admit new ones"
+            )
+            self._evicted, self._evicted_said = 0, now
+        return True
 
     def _admit(self, sock: socket.socket) -> None:
         self._serial += 1
@@ -246,7 +336,7 @@ class ControlServer:
             self._log.warning(f"control socket: no peer credentials: {error.strerror}")
             sock.close()
             return
-        conn = _Connection(sock, peer, LineBuffer(self._max_line))
+        conn = _Connection(sock, peer, LineBuffer(self._max_line), active=self._clock())
         self._connections[sock.fileno()] = conn
         self._by_serial[peer.connection] = conn
         if not self.allows(peer):
@@ -298,15 +388,22 @@ class ControlServer:
             data = conn.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError):
             return
+        conn.active = self._clock()
         if not data:
             # End of input. A last line without "\n" still counts: `printf ... | socat`.
             conn.closing = True
+            conn.line_started = None
             tail = conn.buffer.tail()
             if tail.strip():
                 self._dispatch(conn, tail)
             return
-        for line in conn.buffer.feed(data):
+        lines = conn.buffer.feed(data)
+        for line in lines:
             self._dispatch(conn, line)
+        if not conn.buffer.partial:
+            conn.line_started = None
+        elif conn.line_started is None or lines:
+            conn.line_started = conn.active
         if conn.buffer.overflowed:
             conn.closing = True
             message = f"request line longer than {self._max_line} bytes"
@@ -336,6 +433,16 @@ class ControlServer:
             self._log.error(f"control: {response.id}: result is not JSON: {error}")
             data = encode_response(Response.failure(response.id, "internal error: bad result"))
         if len(data) > self._max_outgoing:
+            # Some unit's field is huge: cut long strings rather than fail for all.
+            clipped = Response(
+                response.id,
+                response.ok,
+                response.exit,
+                clip_strings(response.result),
+                response.error,
+            )
+            data = encode_response(clipped)
+        if len(data) > self._max_outgoing:
             message = f"response too large ({len(data)} bytes)"
             data = encode_response(Response.failure(response.id, message))
         if len(conn.out) + len(data) > self._max_outgoing:
@@ -353,6 +460,7 @@ class ControlServer:
             except (BlockingIOError, InterruptedError):
                 return
             del conn.out[:sent]
+            conn.active = self._clock()
 
     def _close_if_done(self, conn: _Connection) -> None:
         if conn.closing and not conn.out and not conn.pending:

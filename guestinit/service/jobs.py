@@ -21,8 +21,9 @@ systemd's rules, as its job engine applies them (job.c, unit.c):
   dependants in turn.
 """
 
+import collections
 import enum
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from guestinit.service.ordering import Deps
 from guestinit.service.states import Active
@@ -53,45 +54,55 @@ def fails_dependant(deps: Deps, dependency: str, result: JobResult, active: bool
     return not active and dependency in deps.requisite
 
 
+def dependants(graph: Mapping[str, Deps]) -> dict[str, set[str]]:
+    """For each unit, the units that have Requires=, Requisite=, BindsTo= or
+    PartOf= on it: the only ones its job's outcome or its stop can touch (an
+    index, so that a job's end costs its few dependants, not every unit)."""
+    index: dict[str, set[str]] = {}
+    for name, deps in graph.items():
+        for other in deps.needs | deps.part_of:
+            index.setdefault(other, set()).add(name)
+    return index
+
+
 def cascade(
     name: str,
     result: JobResult,
     active: bool,
-    graph: Mapping[str, Deps],
-    pending: Container[str],
+    deps_of: Callable[[str], Deps],
+    dependants: Mapping[str, Iterable[str]],
+    pending: Callable[[str], bool],
 ) -> list[str]:
     """The units whose pending start jobs fail with ``dependency`` because
     ``name``'s start job ended in ``result``, in the order they fail (each
     one's own dependants follow it)."""
     failed: list[str] = []
-    queue = [(name, result, active)]
+    queue = collections.deque([(name, result, active)])
     while queue:
-        current, current_result, current_active = queue.pop(0)
-        for other in sorted(graph):
-            if other in failed or other == name or other not in pending:
+        current, current_result, current_active = queue.popleft()
+        for other in sorted(dependants.get(current, ())):
+            if other in failed or other == name or not pending(other):
                 continue
-            if fails_dependant(graph[other], current, current_result, current_active):
+            if fails_dependant(deps_of(other), current, current_result, current_active):
                 failed.append(other)
                 queue.append((other, JobResult.DEPENDENCY, False))
     return failed
 
 
 def stop_followers(
-    name: str, graph: Mapping[str, Deps], running: Callable[[str], bool]
+    name: str, dependants: Mapping[str, Iterable[str]], running: Callable[[str], bool]
 ) -> list[str]:
     """An explicit stop of ``name`` also stops every running unit that has
     Requires=, Requisite=, BindsTo= or PartOf= on it, and theirs in turn."""
     followers: list[str] = []
-    queue = [name]
+    queue = collections.deque([name])
     while queue:
-        current = queue.pop(0)
-        for other in sorted(graph):
-            deps = graph[other]
+        current = queue.popleft()
+        for other in sorted(dependants.get(current, ())):
             if other == name or other in followers or not running(other):
                 continue
-            if current in deps.needs or current in deps.part_of:
-                followers.append(other)
-                queue.append(other)
+            followers.append(other)
+            queue.append(other)
     return followers
 
 

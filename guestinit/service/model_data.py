@@ -22,7 +22,7 @@ from guestinit.service.states import (
 SIGHUP, SIGKILL, SIGTERM, SIGABRT = 1, 9, 15, 6
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ServiceConfig:
     """What the model needs from a unit's [Unit] and [Service] sections."""
 
@@ -57,7 +57,7 @@ class ServiceConfig:
         return bool(self.commands.get(phase))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class State:
     sub: Sub = Sub.DEAD
     main_pid: int | None = None

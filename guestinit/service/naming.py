@@ -6,6 +6,8 @@ import os
 
 from guestinit import _log
 from guestinit.service.registry import Unit
+from guestinit.unitfile import UnitAction
+from guestinit.unitfile.load import find_unit_file
 
 _SYSLOG_DAEMONS = frozenset({"rsyslog.service", "syslog-ng.service", "syslog.service"})
 
@@ -64,3 +66,46 @@ def exit_code(unit: Unit, failed: bool) -> int:
     if code is not None:
         return code
     return 1 if failed else 0
+
+
+_EXIT_ACTIONS = {UnitAction.EXIT, UnitAction.EXIT_FORCE}
+_POWER_ACTIONS = {
+    UnitAction.POWEROFF,
+    UnitAction.POWEROFF_FORCE,
+    UnitAction.POWEROFF_IMMEDIATE,
+    UnitAction.REBOOT,
+    UnitAction.REBOOT_FORCE,
+    UnitAction.REBOOT_IMMEDIATE,
+    UnitAction.HALT,
+    UnitAction.HALT_FORCE,
+    UnitAction.HALT_IMMEDIATE,
+}
+
+
+def exit_request(unit: Unit, failed: bool, essential: bool) -> tuple[int, str | None] | None:
+    """FailureAction=/SuccessAction= (or ``--exit-on`` for an ``essential``
+    unit) of a unit that failed or finished: guestinit's exit code and what a
+    machine's init then does (poweroff, reboot, halt or None); None: nothing."""
+    assert unit.spec is not None
+    action = unit.spec.failure_action if failed else unit.spec.success_action
+    if action not in _EXIT_ACTIONS and action not in _POWER_ACTIONS and not essential:
+        return None
+    # reboot-force etc.: a machine's init reboots (the stop is orderly anyway).
+    power = action.value.split("-")[0] if action in _POWER_ACTIONS else None
+    return exit_code(unit, failed), power
+
+
+# Shipped units (units/): tmpfiles.d at boot, and its safe lines after daemon-reload.
+TMPFILES_AT_BOOT = "systemd-tmpfiles-setup.service"
+TMPFILES_ON_RELOAD = "guestinit-tmpfiles-create.service"
+
+
+def tmpfiles_unit(name: str, wanted: bool, unit_path: tuple[str, ...], log: _log.Log) -> list[str]:
+    """``[name]`` when tmpfiles.d is ``wanted`` and the unit exists (a
+    --unit-path without the shipped units has none: said once, at info)."""
+    if not wanted:
+        return []
+    if find_unit_file(name, unit_path) is None:
+        log.info(f"{name} is not on the unit path: tmpfiles.d not applied")
+        return []
+    return [name]

@@ -2,19 +2,20 @@
 ordering edges between them, daemon-reload. Side effects: reads unit files
 (through guestinit.unitfile.load) and logs their diagnostics."""
 
+import collections
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from guestinit import _log
-from guestinit.service import from_spec, ordering
+from guestinit.service import from_spec, jobs, ordering
 from guestinit.service import model as svc
 from guestinit.service.health import HealthConfig, HealthState, parse_health
 from guestinit.service.sockets import SocketConfig, parse_socket
 from guestinit.service.states import Active
 from guestinit.timer.timer_unit import TimerConfig, TimerState, parse_timer
-from guestinit.unitfile import Severity, UnitSpec, load
+from guestinit.unitfile import Diagnostic, Severity, UnitSpec, load
 
 # syslog.socket is journald's forwarding socket (/run/systemd/journal/syslog):
 # with no journald nothing arrives there, so a syslog daemon handed it would
@@ -34,7 +35,7 @@ def default_unit_path() -> tuple[str, ...]:
     return (*paths, shipped) if os.path.isdir(shipped) else tuple(paths)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Unit:
     """One unit's runtime record."""
 
@@ -92,15 +93,74 @@ def _file_of(name: str, unit_path: tuple[str, ...]) -> str | None:
         return None
 
 
+# A broken file can hold a million bad lines: past this many diagnostics per
+# unit, the rest are counted, not printed.
+MAX_DIAGNOSTICS = 20
+
+
+def _shown(diagnostics: Sequence[Diagnostic]) -> Sequence[Diagnostic]:
+    """The diagnostics worth printing: errors first (why a unit is refused)."""
+    if len(diagnostics) <= MAX_DIAGNOSTICS:
+        return diagnostics
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    rest = [d for d in diagnostics if d.severity is not Severity.ERROR]
+    return (errors + rest)[:MAX_DIAGNOSTICS]
+
+
 class Registry:
-    """Every unit loaded so far, by name, and the ordering edges between them."""
+    """Every unit loaded so far, by name, and the ordering edges between them.
+
+    The edges are recomputed lazily, once after a batch of loads rather than
+    after each: a start of 2,000 units loads 2,000 files, and recomputing the
+    whole graph after every one of them made the start quadratic."""
 
     def __init__(self, unit_path: tuple[str, ...], enabled_dir: str, log: _log.Log) -> None:
         self.unit_path = unit_path
         self.enabled_dir = enabled_dir
         self.units: dict[str, Unit] = {}
-        self.edges: dict[str, set[str]] = {}
         self._log = log
+        self._edges: dict[str, set[str]] = {}
+        self._stop_edges: dict[str, set[str]] = {}
+        self._bound_by: dict[str, set[str]] = {}
+        self._dependants: dict[str, set[str]] = {}
+        self._stale = False
+        # Set while a batch of files is being read over several turns: the
+        # ordering is computed once at its end, not after every slice.
+        self.hold = False
+        # Bumped at each recomputation: who caches decisions made on the
+        # edges (the manager's job queues) looks again when it changes.
+        self.generation = 0
+        # A cycle is reported once, when first found, not at every load.
+        self._reported_cycles: set[frozenset[str]] = set()
+
+    @property
+    def edges(self) -> Mapping[str, set[str]]:
+        """For each unit, the units that must finish starting before it starts."""
+        self._refresh()
+        return self._edges
+
+    @property
+    def stop_edges(self) -> Mapping[str, set[str]]:
+        """For each unit, the units that must finish stopping before it stops."""
+        self._refresh()
+        return self._stop_edges
+
+    @property
+    def stale(self) -> bool:
+        """The next look at the ordering recomputes it (tens of ms for
+        thousands of units: a turn of its own is best)."""
+        return self._stale and not self.hold
+
+    def bound_to(self, name: str) -> set[str]:
+        """The units that say BindsTo= or PartOf= ``name``: they stop with it."""
+        self._refresh()
+        return self._bound_by.get(name, set())
+
+    @property
+    def dependants(self) -> Mapping[str, set[str]]:
+        """For each unit, the units with Requires=/Requisite=/BindsTo=/PartOf= on it."""
+        self._refresh()
+        return self._dependants
 
     def enabled_units(self) -> list[str]:
         try:
@@ -110,26 +170,29 @@ class Registry:
         return [name for name in entries if "." in name and not name.endswith((".d", ".wants"))]
 
     def closure(self, roots: Iterable[str]) -> list[str]:
-        queue = list(roots)
-        seen: list[str] = []
+        queue = collections.deque(roots)
+        seen: dict[str, None] = {}
         while queue:
-            name = queue.pop(0)
+            name = queue.popleft()
             if name in seen:
                 continue
-            seen.append(name)
+            seen[name] = None
             unit = self.units.get(name) or self.load(name)
             queue.extend(sorted(unit.deps.pulls))
-        self.recompute_edges()
-        return seen
+        return list(seen)
 
     def load(self, name: str, keep: bool = True) -> Unit:
         """Read ``name``'s files into a Unit, kept in ``units``; one without
         files is kept only if ``keep`` (a start's dependency, not a query)."""
         result = load.load_unit(name, search_path=self.unit_path)
         quiet = result.spec is None and name.endswith(".target")  # known without a file
-        for diagnostic in () if quiet else result.diagnostics:
+        shown = () if quiet else _shown(result.diagnostics)
+        for diagnostic in shown:
             level = _log.ERROR if diagnostic.severity is Severity.ERROR else _log.WARNING
             self._log.emit(level, f"{diagnostic.file}:{diagnostic.line}: {diagnostic.message}")
+        if not quiet and len(shown) < len(result.diagnostics):
+            hidden = len(result.diagnostics) - len(shown)
+            self._log.warning(f"{name}: {hidden} more diagnostics not shown")
         spec = result.spec
         found = _file_of(name, self.unit_path) if spec is None else None
         if spec is None and found is None and not keep:
@@ -180,6 +243,7 @@ class Registry:
                 unit.kind = "inert"
                 self._log.info(f"{name}: this unit type is not run by guestinit; counted as up")
         self.units[name] = unit
+        self._stale = True
         return unit
 
     def _load_socket(self, unit: Unit, spec: UnitSpec) -> None:
@@ -198,14 +262,28 @@ class Registry:
     def forget(self, name: str) -> None:
         """Drop a unit that ended and is not wanted again (an Accept=yes instance)."""
         if self.units.pop(name, None) is not None:
-            self.recompute_edges()
+            self._stale = True
 
-    def recompute_edges(self) -> None:
+    def _refresh(self) -> None:
+        if not self._stale or self.hold:
+            return
+        self._stale = False
+        self.generation += 1
         graph = {name: unit.deps for name, unit in self.units.items()}
         edges, cycles = ordering.break_cycles(ordering.waits_for(graph, graph), graph)
         for cycle in cycles:
-            self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
-        self.edges = edges
+            key = frozenset(cycle)
+            if key not in self._reported_cycles:
+                self._reported_cycles.add(key)
+                self._log.warning(f"ordering cycle {' -> '.join([*cycle, cycle[0]])}: broken")
+        self._edges = edges
+        self._stop_edges = ordering.stop_waits_for(edges)
+        bound: dict[str, set[str]] = {}
+        for name, deps in graph.items():
+            for other in deps.binds_to | deps.part_of:
+                bound.setdefault(other, set()).add(name)
+        self._bound_by = bound
+        self._dependants = jobs.dependants(graph)
 
     def unit_file(self, name: str) -> str | None:
         """The file that defines ``name`` apart from an enable link (what
@@ -221,26 +299,30 @@ class Registry:
         unit = self.units.get(name)
         if unit is None:
             unit = self.load(name, keep=False)
-            if name in self.units:
-                self.recompute_edges()
         return unit
 
-    def reload(self) -> list[str]:
-        """daemon-reload: read every loaded unit's files again; running
-        processes and states are kept, new settings apply from the next start."""
-        warnings: list[str] = []
-        for name, unit in list(self.units.items()):
-            if unit.spec is None and unit.kind != "target" and unit.at_rest:
-                # Not found or unusable before: a package may have brought or fixed it.
-                self.load(name)
-                continue
-            result = load.load_unit(name, search_path=self.unit_path)
-            warnings += [f"{d.file}:{d.line}: {d.message}" for d in result.diagnostics]
-            if result.spec is None:
-                continue
+    def reload_one(self, name: str) -> list[str]:
+        """Read ``name``'s files again; running processes and states are kept,
+        new settings apply from the next start. Returns its diagnostics."""
+        unit = self.units.get(name)
+        if unit is None:
+            return []
+        if unit.spec is None and unit.kind != "target" and unit.at_rest:
+            # Not found or unusable before: a package may have brought or fixed it.
+            self.load(name)
+            return []
+        result = load.load_unit(name, search_path=self.unit_path)
+        shown = _shown(result.diagnostics)
+        warnings = [f"{d.file}:{d.line}: {d.message}" for d in shown]
+        if len(shown) < len(result.diagnostics):
+            warnings.append(f"{name}: {len(result.diagnostics) - len(shown)} more not shown")
+        if result.spec is not None:
             unit.spec = result.spec
             unit.deps = from_spec.deps(result.spec)
             if unit.config is not None and result.spec.service is not None:
                 unit.config = from_spec.service_config(result.spec)
-        self.recompute_edges()
         return warnings
+
+    def reloaded(self) -> None:
+        """A reload is over: the ordering is computed afresh."""
+        self._stale = True

@@ -11,42 +11,48 @@ trimmed to what guestinit needs; the rules are in service.jobs).
   takes its BindsTo=/PartOf= dependants along; a unit bound to a unit that is
   down is stopped once it is up.
 
-Side effects only through the two callbacks the manager gives (begin a
-start, carry out a stop) and the log.
+When a queued job may run (ordering, and a slice of work per turn of PID 1's
+loop) is service.dispatch's; this module says what a job means. Side effects
+only through the two callbacks the manager gives (begin a start, carry out a
+stop) and the log. Each job's outcome looks only at the units that depend on
+its unit (the registry's indexes), never at every unit: a start of 2,000
+units stays linear.
 """
 
 from collections.abc import Callable, Iterable
 
 from guestinit import _log
-from guestinit.service import jobs, ordering
+from guestinit.service import jobs
+from guestinit.service.dispatch import Dispatcher
 from guestinit.service.jobs import JobResult
 from guestinit.service.registry import Registry, Unit
-from guestinit.service.states import Active
+from guestinit.service.states import Active, Sub
 
 Act = Callable[[Unit, float], None]
 
 
 class Transaction:
-    def __init__(self, registry: Registry, log: _log.Log, begin: Act, stop: Act) -> None:
+    def __init__(
+        self, registry: Registry, log: _log.Log, begin: Act, stop: Act, budget: float
+    ) -> None:
         self._registry = registry
         self._units = registry.units
         self._log = log
         self._begin = begin
-        self._stop = stop
-        self.pending_start: list[str] = []
-        self.pending_stop: set[str] = set()
         # Start jobs under way (begun, not over) and how each unit's last one ended.
         self.running: set[str] = set()
         self.results: dict[str, JobResult] = {}
+        self._dispatcher = Dispatcher(registry, self._begin_job, stop, budget, self.running)
+        self.pending_start = self._dispatcher.starts
+        self.pending_stop = self._dispatcher.stops
 
     # ---- requests ----------------------------------------------------------------------
     def request_start(self, names: Iterable[str]) -> list[str]:
         """Queue a start of ``names`` and everything they pull in."""
         closure = self._registry.closure(names)
         for name in closure:
-            unit = self._units[name]
-            if unit.at_rest and name not in self.pending_start:
-                self.pending_start.append(name)
+            if self._units[name].at_rest and name not in self.pending_start:
+                self.pending_start.add(name)
                 self.results.pop(name, None)
             self.pending_stop.discard(name)
         return closure
@@ -54,7 +60,7 @@ class Transaction:
     def request_stop(self, name: str) -> None:
         """Stop ``name`` and what Requires=/BindsTo=/PartOf= it (systemd's
         explicit-stop propagation)."""
-        followers = jobs.stop_followers(name, self._graph(), self._is_up)
+        followers = jobs.stop_followers(name, self._registry.dependants, self._is_up)
         for stopping in [name, *followers]:
             if stopping != name:
                 self._log.info(f"{stopping}: stopping with {name}")
@@ -63,20 +69,24 @@ class Transaction:
     def running_followers(self, name: str) -> list[str]:
         """The running units an explicit restart of ``name`` restarts too:
         what has Requires=, Requisite=, BindsTo= or PartOf= on it, and so on."""
-        return jobs.stop_followers(name, self._graph(), lambda n: not self._units[n].at_rest)
+        dependants = self._registry.dependants
+        return jobs.stop_followers(name, dependants, lambda n: not self._units[n].at_rest)
 
     def queue_stop(self, name: str) -> None:
         self.pending_stop.add(name)
-        if name in self.pending_start:
-            self.pending_start.remove(name)
+        self.pending_start.discard(name)
         if name in self.running:  # a stop cancels the start job
             self.running.discard(name)
             self.results[name] = JobResult.CANCELED
 
     def stop_everything(self) -> None:
         self.pending_start.clear()
-        # Not at rest includes a unit waiting to restart (activating).
-        self.pending_stop = {name for name, unit in self._units.items() if not unit.at_rest}
+        self.pending_stop.clear()
+        self.pending_stop.update(
+            name
+            for name, unit in self._units.items()
+            if not unit.at_rest or (unit.state is not None and unit.state.sub is Sub.AUTO_RESTART)
+        )
 
     def is_pending(self, name: str) -> bool:
         return name in self.pending_start or name in self.pending_stop or name in self.running
@@ -85,52 +95,18 @@ class Transaction:
         return bool(self.pending_start or self.pending_stop)
 
     # ---- running jobs -----------------------------------------------------------------
-    def dispatch(self, now: float) -> None:
-        progressed = True
-        while progressed:
-            progressed = self._dispatch_stops(now) | self._dispatch_starts(now)
+    @property
+    def has_work(self) -> bool:
+        """A run was cut short by its budget: the next turn goes on at once."""
+        return self._dispatcher.has_work
 
-    def _dispatch_starts(self, now: float) -> bool:
-        progressed = False
-        for name in list(self.pending_start):
-            if name not in self.pending_start:
-                continue  # failed with a dependency in this very pass
-            unit = self._units[name]
-            waiting = [
-                other
-                for other in self._registry.edges.get(name, ())
-                if other in self.pending_start
-                or other in self.running
-                or self._units[other].active is Active.ACTIVATING
-            ]
-            # Requisite= without After= still waits for a unit still starting.
-            waiting += [
-                other
-                for other in unit.deps.requisite
-                if other in self._units and self._units[other].active is Active.ACTIVATING
-            ]
-            if waiting:
-                continue
-            self.pending_start.remove(name)
-            progressed = True
-            self._begin_job(unit, now)
-        return progressed
+    def run(self, now: float) -> None:
+        """Begin the queued jobs that wait for nothing, for one slice of time."""
+        self._dispatcher.run(now)
 
-    def _dispatch_stops(self, now: float) -> bool:
-        progressed = False
-        reverse = ordering.stop_waits_for(self._registry.edges)
-        for name in sorted(self.pending_stop):
-            later = [
-                other
-                for other in reverse.get(name, ())
-                if other in self.pending_stop or self._units[other].active is Active.DEACTIVATING
-            ]
-            if later:
-                continue
-            self.pending_stop.discard(name)
-            progressed = True
-            self._stop(self._units[name], now)
-        return progressed
+    def changed(self, name: str) -> None:
+        """``name`` changed state: the jobs waiting for it look again."""
+        self._dispatcher.changed(name)
 
     def _begin_job(self, unit: Unit, now: float) -> None:
         missing = [
@@ -152,6 +128,7 @@ class Transaction:
 
     # ---- consequences -------------------------------------------------------------------
     def on_active_change(self, unit: Unit, after: Active) -> None:
+        self._dispatcher.changed(unit.name)
         result = jobs.start_result(after)
         if unit.name in self.running and result is not None:
             self._finish(unit, result)
@@ -165,9 +142,16 @@ class Transaction:
     def _finish(self, unit: Unit, result: JobResult) -> None:
         self.running.discard(unit.name)
         self.results[unit.name] = result
-        pending = set(self.pending_start) | self.running
         up = unit.active in (Active.ACTIVE, Active.RELOADING)
-        self._fail_with_dependency(jobs.cascade(unit.name, result, up, self._graph(), pending))
+        failed = jobs.cascade(
+            unit.name,
+            result,
+            up,
+            lambda name: self._units[name].deps,
+            self._registry.dependants,
+            lambda name: name in self.pending_start or name in self.running,
+        )
+        self._fail_with_dependency(failed)
 
     def _fail_with_dependency(self, names: list[str]) -> None:
         """These units' start jobs fail with result 'dependency': a job still
@@ -175,23 +159,19 @@ class Transaction:
         for name in names:
             self._log.warning(f"Dependency failed for {name}.")
             self._log.info(f"{name}: Job {name}/start failed with result 'dependency'.")
-            if name in self.pending_start:
-                self.pending_start.remove(name)
+            self.pending_start.discard(name)
             self.running.discard(name)
             self.results[name] = JobResult.DEPENDENCY
 
     def _follow_down(self, unit: Unit) -> None:
         """BindsTo= and PartOf= follow a unit down."""
-        for other in self._units.values():
-            bound = unit.name in other.deps.binds_to or unit.name in other.deps.part_of
-            if bound and not other.at_rest and other.name not in self.pending_stop:
-                self._log.info(f"{other.name}: stopping with {unit.name}")
-                self.pending_stop.add(other.name)
+        for name in sorted(self._registry.bound_to(unit.name)):
+            other = self._units[name]
+            if not other.at_rest and name not in self.pending_stop:
+                self._log.info(f"{name}: stopping with {unit.name}")
+                self.pending_stop.add(name)
 
     # ---- small helpers ----------------------------------------------------------------
-    def _graph(self) -> dict[str, ordering.Deps]:
-        return {name: unit.deps for name, unit in self._units.items()}
-
     def _is_up(self, name: str) -> bool:
         return not self._units[name].at_rest or self.is_pending(name)
 

@@ -160,7 +160,7 @@ class InstallSpec:
     default_instance: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceSpec:
     type: ServiceType = ServiceType.SIMPLE
     exit_type: ExitType = ExitType.MAIN
@@ -228,7 +228,7 @@ class ServiceSpec:
     sockets: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitSpec:
     name: str
     kind: UnitKind

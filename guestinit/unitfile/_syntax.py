@@ -20,6 +20,9 @@ from guestinit.unitfile._diagnostics import Origin, Sink
 WHITESPACE = " \t\n\r"
 _COMMENT = "#;"
 _BOM = "\ufeff"
+# systemd refuses a unit file with a line (continuations joined) longer than
+# 1 MiB (LONG_LINE_MAX in its fileio.h); so do we, counted in characters.
+MAX_LINE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,33 +48,46 @@ class ParsedText:
 
 def _ends_escaped(text: str) -> bool:
     """True when the last character is a backslash that is not itself escaped."""
-    escaped = False
-    for char in text:
-        escaped = not escaped if char == "\\" else False
-    return escaped
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
+class LineTooLong(Exception):
+    """A logical line (continuations joined) longer than MAX_LINE."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join continuations; return (first physical line number, joined text) pairs."""
+    """Join continuations; return (first physical line number, joined text) pairs.
+    Raises LineTooLong at the first line past MAX_LINE characters."""
     out: list[tuple[int, str]] = []
-    pending: str | None = None
+    # The pieces of a continued line and their length so far: joining them at
+    # each line would copy the line again and again (quadratic in its length).
+    pending: list[str] | None = None
+    size = 0
     start = 0
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
         stripped = line.lstrip(WHITESPACE)
         if stripped and stripped[0] in _COMMENT:
+            if len(line) > MAX_LINE:
+                raise LineTooLong(number)
             continue  # also inside a continuation: systemd skips the comment block
         if pending is None:
-            start, joined = number, line
-        else:
-            joined = pending + line
-        if _ends_escaped(joined):
-            pending = joined[:-1] + " "
+            start, pending, size = number, [], 0
+        size += len(line)
+        if size > MAX_LINE:
+            raise LineTooLong(start)
+        if _ends_escaped(line):
+            pending.append(line[:-1] + " ")
             continue
+        pending.append(line)
+        out.append((start, "".join(pending)))
         pending = None
-        out.append((start, joined))
     if pending is not None:
-        out.append((start, pending))
+        out.append((start, "".join(pending)))
     return out
 
 
@@ -83,7 +99,13 @@ def parse_text(text: str, file: str, sink: Sink) -> ParsedText:
     sections: list[Section] = []
     section: str | None = None
     fatal = False
-    for number, joined in _logical_lines(text):
+    try:
+        lines = _logical_lines(text)
+    except LineTooLong as error:
+        limit = f"{MAX_LINE // (1024 * 1024)} MiB"
+        sink.error(Origin(file, error.line), f"line longer than {limit}; the file is refused")
+        return ParsedText((), (), True)
+    for number, joined in lines:
         at = Origin(file, number)
         line = joined.strip(WHITESPACE)
         if not line:

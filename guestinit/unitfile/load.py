@@ -18,9 +18,11 @@ systemd's rules, scaled down to what a container needs:
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import socket
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -38,6 +40,9 @@ DEFAULT_SEARCH_PATH = (
     "/lib/systemd/system",
 )
 _DEV_NULL = "/dev/null"
+# Bigger unit files are refused (their lines are capped at 1 MiB by _syntax,
+# as systemd does); Debian's largest is under 10 KiB.
+MAX_FILE = 4 * 1024 * 1024
 
 
 def _rooted(root: str, path: str) -> str:
@@ -46,15 +51,52 @@ def _rooted(root: str, path: str) -> str:
 
 def _is_masked(path: str) -> bool:
     try:
-        return os.path.realpath(path) == _DEV_NULL or os.path.getsize(path) == 0
+        if os.path.realpath(path) == _DEV_NULL:
+            return True
+        info = os.stat(path)
+        return stat.S_ISREG(info.st_mode) and info.st_size == 0
     except OSError:
         return False
 
 
+class UnitFileTooLarge(OSError):
+    """A unit file (or drop-in) past MAX_FILE bytes; ``line`` is where the limit falls."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(errno.EFBIG, f"file larger than {MAX_FILE // (1024 * 1024)} MiB")
+        self.line = line
+
+
+def _line_at_limit(fd: int) -> int:
+    """The line in which byte MAX_FILE falls, read in small pieces (one big
+    buffer would stay in PID 1's heap after use)."""
+    lines, left = 1, MAX_FILE
+    while left > 0 and (piece := os.read(fd, min(left, 65536))):
+        lines += piece.count(b"\n")
+        left -= len(piece)
+    return lines
+
+
 def _read(path: str) -> tuple[str, str | None]:
-    """(text, warning) — invalid UTF-8 is replaced rather than refused."""
-    with open(path, "rb") as handle:
-        data = handle.read()
+    """(text, warning) — invalid UTF-8 is replaced rather than refused.
+
+    Only regular files are read, and at most MAX_FILE bytes of them: a FIFO
+    would block PID 1 in open(), a 16 MB file would cost hundreds of MB once
+    parsed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > MAX_FILE:
+            raise UnitFileTooLarge(_line_at_limit(fd))
+        data = b""
+        while len(data) <= MAX_FILE and (chunk := os.read(fd, MAX_FILE + 1 - len(data))):
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE:  # it grew since fstat
+        raise UnitFileTooLarge(data.count(b"\n", 0, MAX_FILE) + 1)
     try:
         return data.decode(), None
     except UnicodeDecodeError:
@@ -152,6 +194,9 @@ def load_unit(
     for file in [path, *_dropins(dirs, unit)]:
         try:
             text, warning = _read(file)
+        except UnitFileTooLarge as exc:
+            message = f"{exc.strerror}; the unit is refused"
+            return ParseResult(None, (*notes, Diagnostic(Severity.ERROR, file, exc.line, message)))
         except OSError as exc:
             message = f"cannot read: {exc.strerror}"
             return ParseResult(None, (*notes, Diagnostic(Severity.ERROR, file, 0, message)))

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -85,6 +86,12 @@ class FakeManager:
         self.server: ControlServer | None = None
         self.later: list[Callable[[], object]] = []
         self.big_result = ""
+        self.hold = False  # start jobs wait for release()
+        self.held: list[Callable[[], object]] = []
+
+    def release(self) -> None:
+        self.later += self.held
+        self.held = []
 
     def __call__(self, request: Request, peer: PeerCred) -> Response | Deferred:
         self.calls.append((request, peer))
@@ -115,7 +122,11 @@ class FakeManager:
             }
             server = self.server
             assert server is not None
-            self.later.append(lambda: server.reply(peer.connection, ok_response(request, jobs)))
+            answer = ok_response(request, jobs)
+            if self.hold:
+                self.held.append(lambda: server.reply(peer.connection, answer))
+            else:
+                self.later.append(lambda: server.reply(peer.connection, answer))
             return DEFER
         if verb is Verb.DAEMON_RELOAD:
             raise RuntimeError("boom")
@@ -141,6 +152,7 @@ class Loop(threading.Thread):
                 readable, writable, _ = select.select(server.fds(), server.write_fds(), [], 0.02)
                 for fd in {*readable, *writable}:
                     server.handle(fd)
+                server.expire(time.monotonic())
                 later, self.manager.later = self.manager.later, []
                 for call in later:
                     call()
@@ -206,8 +218,9 @@ def control() -> Iterator[Control]:
 
 def raw_connection(path: str) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(10)
+    # Blocking connect: with a timeout set, a full backlog gives EAGAIN at once.
     sock.connect(path)
+    sock.settimeout(10)
     return sock
 
 
@@ -492,18 +505,106 @@ def test_a_client_gone_before_its_deferred_answer(control: Control) -> None:
     assert server.open_connections() == 0
 
 
-def test_too_many_connections(control: Control) -> None:
+def test_when_every_slot_waits_for_a_job_a_new_connection_is_refused(control: Control) -> None:
     control.serve(max_connections=2)
+    control.manager.hold = True  # start jobs stay unanswered
     first, second = raw_connection(control.path), raw_connection(control.path)
     try:
+        for sock in (first, second):
+            sock.sendall(encode_request(Request(1, Verb.START, {"units": ["sshd.service"]})))
+        wait_for(lambda: len(control.manager.calls) == 2)
         with raw_connection(control.path) as third:
             (answer,) = read_responses(third, 1)
             assert (answer.ok, answer.error) == (False, "too many connections")
-        first.sendall(encode_request(Request(1, Verb.HALT, {})))
-        assert read_responses(first, 1)[0].ok
     finally:
         first.close()
         second.close()
+
+
+def test_a_new_connection_evicts_the_oldest_idle_one(control: Control) -> None:
+    server = control.serve(max_connections=2, idle_timeout=120)
+    first = raw_connection(control.path)
+    wait_for(lambda: server.open_connections() == 1)
+    second = raw_connection(control.path)
+    try:
+        wait_for(lambda: server.open_connections() == 2)
+        assert control.ctl("is-active", "sshd").returncode == 0
+        assert first.recv(1) == b"", "the oldest idle connection was closed"
+        second.sendall(encode_request(Request(1, Verb.HALT, {})))
+        assert read_responses(second, 1)[0].ok, "the younger one still works"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_ctl_works_while_200_slow_clients_are_connected(control: Control) -> None:
+    server = control.serve()
+    slow: list[socket.socket] = []
+    try:
+        for index in range(200):
+            sock = raw_connection(control.path)
+            if index % 2:
+                sock.sendall(b'{"id": 1, "verb": "st')  # a line that never ends
+            slow.append(sock)
+        assert server.open_connections() <= server_module.MAX_CONNECTIONS
+        for _ in range(3):
+            result = control.ctl("is-active", "sshd")
+            assert result.returncode == 0, result.stderr
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout(control: Control) -> None:
+    server = control.serve(idle_timeout=0.5)
+    with raw_connection(control.path) as sock:
+        assert sock.recv(1) == b""  # closed by the server, within the socket's 10 s
+    wait_for(lambda: server.open_connections() == 0)
+
+
+def test_an_unfinished_line_is_answered_and_closed(control: Control) -> None:
+    control.serve(request_timeout=0.5, idle_timeout=30)
+    with raw_connection(control.path) as sock:
+        sock.sendall(b'{"id": 1, "verb": "hal')
+        (answer,) = read_responses(sock, 1)
+        assert sock.recv(1) == b""
+    assert (answer.ok, answer.exit, answer.error) == (False, 2, "request not complete after 0.5 s")
+
+
+def test_a_line_sent_a_byte_at_a_time_cannot_hold_a_connection(control: Control) -> None:
+    control.serve(request_timeout=0.5, idle_timeout=30)
+    with raw_connection(control.path) as sock:
+        begin = time.monotonic()
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            for byte in b'{"id": 1, "verb": "halt"' * 1000:
+                sock.send(bytes([byte]))
+                time.sleep(0.01)
+        assert time.monotonic() - begin < 20
+
+
+def test_a_connection_waiting_for_its_job_is_not_timed_out(control: Control) -> None:
+    # Short, but not so short that the request could be late on a busy machine.
+    server = control.serve(idle_timeout=2, request_timeout=2)
+    control.manager.hold = True
+    with raw_connection(control.path) as sock:
+        sock.sendall(encode_request(Request(3, Verb.START, {"units": ["sshd.service"]})))
+        wait_for(lambda: len(control.manager.calls) == 1)
+        with raw_connection(control.path) as other:
+            assert other.recv(1) == b"", "an idle one meanwhile is closed"
+        assert server.open_connections() == 1
+        control.manager.release()
+        assert read_responses(sock, 1)[0].id == 3
+
+
+def test_one_huge_field_is_cut_rather_than_failing_the_answer(control: Control) -> None:
+    control.serve(max_outgoing=64 * 1024)
+    control.manager.big_result = "z" * 100_000
+    with raw_connection(control.path) as sock:
+        sock.sendall(encode_request(Request(8, Verb.SHOW, {})))
+        (answer,) = read_responses(sock, 1)
+    assert answer.ok and isinstance(answer.result, dict)
+    blob = answer.result["blob"]
+    assert blob.startswith("z" * 4096) and blob.endswith("[95904 more characters cut]")
 
 
 def test_the_refusal_comes_first_and_alone(control: Control) -> None:

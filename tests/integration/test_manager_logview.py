@@ -98,11 +98,15 @@ def test_ctl_logs_follows_new_lines(sandbox: Sandbox) -> None:
 
 
 def test_syslog_lines_belong_to_the_unit_of_their_sender(sandbox: Sandbox) -> None:
-    """logger, a child of the unit's main process, through the built-in syslog."""
+    """logger, a child of the unit's main process, through the built-in syslog.
+    A sender is found by its /proc entry when its line is read: logger runs in
+    the background, so that once it exits it stays a zombie of the main process
+    (sleep never reaps it) instead of being reaped by sh before PID 1 reads
+    the line (a race the test lost now and then on a busy machine)."""
     socket_path = sandbox.path("dev-log")
     sandbox.unit(
         "syslogger.service",
-        f"[Service]\nExecStart=/bin/sh -c 'logger -u {socket_path} -t mytag via syslog;"
+        f"[Service]\nExecStart=/bin/sh -c 'logger -u {socket_path} -t mytag via syslog &"
         " exec sleep 600'\n",
     )
     run = sandbox.start("--start", "syslogger.service")

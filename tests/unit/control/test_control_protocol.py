@@ -333,3 +333,23 @@ def test_logs_numbers_are_checked(name: str, value: object) -> None:
 def test_logs_defaults() -> None:
     logs = request("logs")
     assert logs.args == {"units": [], "lines": -1, "after": 0, "since": 0, "wait": False}
+
+
+def test_clip_strings_cuts_only_long_strings_and_says_so() -> None:
+    from guestinit.control.protocol import clip_strings
+
+    value = {"units": [{"description": "d" * 5000, "name": "a.service", "pid": 3}], "n": None}
+    clipped = clip_strings(value, 4096)
+    assert isinstance(clipped, dict)
+    unit = clipped["units"][0]
+    assert unit["name"] == "a.service" and unit["pid"] == 3 and clipped["n"] is None
+    assert unit["description"] == "d" * 4096 + "... [904 more characters cut]"
+
+
+def test_line_buffer_says_when_a_line_is_unfinished() -> None:
+    from guestinit.control.protocol import LineBuffer
+
+    buffer = LineBuffer()
+    assert buffer.feed(b'{"id": 1}\n{"id"') == [b'{"id": 1}']
+    assert buffer.partial
+    assert buffer.feed(b": 2}\n") == [b'{"id": 2}'] and not buffer.partial

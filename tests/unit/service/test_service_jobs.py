@@ -3,6 +3,7 @@
 from guestinit.service.jobs import (
     JobResult,
     cascade,
+    dependants,
     fails_dependant,
     start_result,
     stop_followers,
@@ -50,11 +51,19 @@ def test_failure_cascades_only_to_units_with_a_pending_start_job() -> None:
         "old.service": Deps(requires=frozenset({"migrate.service"})),
     }
     pending = {"web.service", "proxy.service", "cache.service"}  # old.service started already
-    assert cascade("migrate.service", JobResult.FAILED, False, graph, pending) == [
+    index = dependants(graph)
+    assert cascade(
+        "migrate.service", JobResult.FAILED, False, graph.__getitem__, index, pending.__contains__
+    ) == [
         "web.service",
         "proxy.service",
     ]
-    assert cascade("migrate.service", JobResult.DONE, False, graph, pending) == []
+    assert (
+        cascade(
+            "migrate.service", JobResult.DONE, False, graph.__getitem__, index, pending.__contains__
+        )
+        == []
+    )
 
 
 def test_an_explicit_stop_takes_requires_bindsto_partof_dependants_along() -> None:
@@ -66,7 +75,7 @@ def test_an_explicit_stop_takes_requires_bindsto_partof_dependants_along() -> No
         "idle.service": Deps(requires=frozenset({"db.service"})),
     }
     running = {"db.service", "web.service", "worker.service", "cache.service"}
-    assert stop_followers("db.service", graph, running.__contains__) == [
+    assert stop_followers("db.service", dependants(graph), running.__contains__) == [
         "web.service",
         "worker.service",
     ]
@@ -76,3 +85,13 @@ def test_a_unit_bound_to_a_down_unit_is_stopped() -> None:
     deps = Deps(binds_to=frozenset({"a.service", "b.service"}))
     assert unbound(deps, {"b.service"}.__contains__) == ["b.service"]
     assert unbound(deps, lambda name: False) == []
+
+
+def test_the_dependants_index_lists_who_names_a_unit_in_a_requirement() -> None:
+    graph = {
+        "db.service": Deps(),
+        "web.service": Deps(requires=frozenset({"db.service"})),
+        "worker.service": Deps(part_of=frozenset({"web.service"})),
+        "cache.service": Deps(wants=frozenset({"db.service"}), after=frozenset({"db.service"})),
+    }
+    assert dependants(graph) == {"db.service": {"web.service"}, "web.service": {"worker.service"}}

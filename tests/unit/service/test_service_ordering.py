@@ -7,6 +7,7 @@ from guestinit.service.ordering import (
     pull_in,
     start_batches,
     stop_waits_for,
+    strongly_connected,
     waits_for,
 )
 
@@ -84,3 +85,43 @@ def test_any_graph_orders_after_breaking_cycles(graph: dict[str, Deps]) -> None:
     assert sorted(position) == sorted(graph)
     for name, waits in edges.items():
         assert all(position[w] < position[name] for w in waits)
+
+
+def test_a_chain_of_2000_has_no_component_and_no_cycle() -> None:
+    graph = {f"u{i}.target": deps(after=[f"u{i - 1}.target"] if i else []) for i in range(2000)}
+    edges, cycles = break_cycles(waits_for(graph, graph), graph)
+    assert cycles == [] and strongly_connected(edges) == []
+    assert edges["u1999.target"] == {"u1998.target"}
+
+
+def test_a_ring_of_200_is_one_cycle_broken_once() -> None:
+    ring = {f"r{i}.service": deps(after=[f"r{(i + 1) % 200}.service"]) for i in range(200)}
+    edges, cycles = break_cycles(waits_for(ring, ring), ring)
+    assert len(cycles) == 1 and len(cycles[0]) == 200
+    assert sum(len(w) for w in edges.values()) == 199
+    assert len(start_batches(edges)) == 200
+
+
+def test_components_are_found_apart() -> None:
+    graph = {
+        "a.service": deps(after=["b.service"]),
+        "b.service": deps(after=["a.service"]),
+        "c.service": deps(after=["a.service", "d.service"]),
+        "d.service": deps(after=["c.service"]),
+        "e.service": deps(after=["c.service"]),
+    }
+    found = strongly_connected(waits_for(graph, graph))
+    assert sorted(sorted(c) for c in found) == [
+        ["a.service", "b.service"],
+        ["c.service", "d.service"],
+    ]
+
+
+@given(st.dictionaries(_names, st.builds(deps, after=st.lists(_names), before=st.lists(_names))))
+def test_components_hold_every_cycle(graph: dict[str, Deps]) -> None:
+    edges = waits_for(graph, graph)
+    in_component = {name for component in strongly_connected(edges) for name in component}
+    _, cycles = break_cycles(edges, graph)
+    assert all(set(cycle) <= in_component for cycle in cycles)
+    if not in_component:
+        assert cycles == []

@@ -27,3 +27,19 @@ def test_a_starts_missing_dependency_is_kept_to_fail_it(tmp_path: Path) -> None:
     )
     assert units.closure(["needy.service"]) == ["needy.service", "gone.service"]
     assert units.units["gone.service"].load_error is not None
+
+
+class Lines(_log.Log):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, level: int, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_a_target_without_a_file_loads_without_a_word(tmp_path: Path) -> None:
+    log = Lines()
+    units = Registry((str(tmp_path),), str(tmp_path / "enabled"), log)
+    assert units.load("basic.target").kind == "target"
+    assert log.lines == []  # not even "N more diagnostics not shown"

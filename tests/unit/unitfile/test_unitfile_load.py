@@ -170,3 +170,33 @@ def test_host_context_reads_the_root(tmp_path: Path) -> None:
     assert ctx.machine_id == "0123456789abcdef0123456789abcdef"
     assert (ctx.os_id, ctx.os_version_id) == ("debian", "12")
     assert ctx.user_id == os.getuid()
+
+
+def test_an_oversize_file_is_refused_naming_where_the_limit_falls(tmp_path: Path) -> None:
+    from guestinit.unitfile.load import MAX_FILE
+
+    line = "Documentation=" + "d" * 1000 + "\n"
+    count = MAX_FILE // len(line) + 2
+    write(tmp_path, "/lib/systemd/system/big.service", "[Service]\n" + line * count)
+    result = load_unit("big.service", search_path=SEARCH, root=str(tmp_path))
+    assert result.spec is None
+    (error,) = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    assert error.file.endswith("big.service") and error.line == MAX_FILE // len(line) + 2
+    assert "larger than 4 MiB" in error.message
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    folder = tmp_path / "lib/systemd/system"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "pipe.service")
+    result = load_unit("pipe.service", search_path=SEARCH, root=str(tmp_path))
+    assert result.spec is None
+    assert "not a regular file" in result.diagnostics[-1].message
+
+
+def test_a_fifo_drop_in_refuses_the_unit(tmp_path: Path) -> None:
+    write(tmp_path, "/lib/systemd/system/a.service", "[Service]\nExecStart=/bin/true\n")
+    (tmp_path / "etc/systemd/system/a.service.d").mkdir(parents=True)
+    os.mkfifo(tmp_path / "etc/systemd/system/a.service.d/x.conf")
+    result = load_unit("a.service", search_path=SEARCH, root=str(tmp_path))
+    assert result.spec is None

@@ -1,7 +1,7 @@
 """The ini layer: sections, comments, continuations, and what systemd refuses."""
 
 from guestinit.unitfile._diagnostics import Severity, Sink
-from guestinit.unitfile._syntax import ParsedText, parse_text
+from guestinit.unitfile._syntax import MAX_LINE, ParsedText, parse_text
 
 
 def parse(text: str) -> tuple[ParsedText, Sink]:
@@ -87,3 +87,31 @@ def test_unclosed_section_header_refuses_the_file() -> None:
 def test_bad_characters_in_section_header_refuse_the_file() -> None:
     parsed, _ = parse('[Un"it]\n')
     assert parsed.fatal
+
+
+def test_a_line_past_one_mib_refuses_the_file_naming_the_line() -> None:
+    text = "[Unit]\nDescription=ok\nDocumentation=" + "x" * (MAX_LINE + 1) + "\n[Service]\n"
+    parsed, sink = parse(text)
+    assert parsed.fatal and not parsed.assignments
+    assert [(d.severity, d.line) for d in sink.items] == [(Severity.ERROR, 3)]
+    assert "longer than 1 MiB" in sink.items[0].message
+
+
+def test_a_line_of_exactly_one_mib_is_kept() -> None:
+    value = "x" * (MAX_LINE - len("Description="))
+    parsed, sink = parse(f"[Unit]\nDescription={value}\n")
+    assert not parsed.fatal and not sink.items and parsed.assignments[0].value == value
+
+
+def test_continuations_count_toward_the_limit_at_their_first_line() -> None:
+    piece = "y" * 1000 + "\\\n"
+    text = "[Unit]\n\nDescription=" + piece * (MAX_LINE // 1000 + 1) + "end\n"
+    parsed, sink = parse(text)
+    assert parsed.fatal and [d.line for d in sink.items] == [3]
+
+
+def test_a_long_continued_line_joins_in_linear_time() -> None:
+    # 200,000 two-character pieces: joining by concatenation would copy ~40 GB.
+    text = "[Unit]\nDescription=" + "a\\\n" * 200_000 + "b\n"
+    parsed, _ = parse(text)
+    assert parsed.assignments[0].value.startswith("a a a") and len(parsed.assignments) == 1
