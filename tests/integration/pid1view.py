@@ -7,10 +7,27 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 
 from tests.integration.initrun import InitRun
+from tests.sandbox import Sandbox, wait_for
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def start_idle(sandbox: Sandbox) -> "Pid1":
+    """guestinit as PID 1 with no unit running, a main process that waits for
+    signals (it prints "ready" first) and its control socket up."""
+    sandbox.unit("idle.target", "[Unit]\nDefaultDependencies=no\n")
+    run = sandbox.start(
+        "--start=idle.target", "--no-wait", "--", sys.executable, str(PROGRAMS / "trap_all.py")
+    )
+    assert run.read_line(timeout=120) == "ready"
+    target = Pid1(run)
+    wait_for(lambda: os.path.exists(target.socket), timeout=120)
+    return target
 
 
 class Pid1:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pid1view import Pid1
+from tests.integration.pid1view import Pid1, start_idle
 from tests.sandbox import Sandbox, wait_for
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261208"))
@@ -54,13 +54,7 @@ SAFE_VERBS = [
 
 @pytest.fixture
 def pid1(sandbox: Sandbox) -> Iterator[Pid1]:
-    sandbox.unit("idle.target", "[Unit]\nDefaultDependencies=no\n")
-    run = sandbox.start(
-        "--start=idle.target", "--no-wait", "--", sys.executable, str(PROGRAMS / "trap_all.py")
-    )
-    assert run.read_line(timeout=120) == "ready"
-    target = Pid1(run)
-    wait_for(lambda: os.path.exists(target.socket), timeout=120)
+    target = start_idle(sandbox)
     target.assert_healthy("start-up")
     yield target
 

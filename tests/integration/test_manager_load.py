@@ -4,14 +4,13 @@ a start of 1,000 units chained by After= in one request, an ordering ring of
 bench/load.py's."""
 
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.pid1view import Pid1
+from tests.integration.pid1view import Pid1, start_idle
 from tests.sandbox import Sandbox, wait_for
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
@@ -19,13 +18,7 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 @pytest.fixture
 def pid1(sandbox: Sandbox) -> Iterator[Pid1]:
-    sandbox.unit("idle.target", "[Unit]\nDefaultDependencies=no\n")
-    run = sandbox.start(
-        "--start=idle.target", "--no-wait", "--", sys.executable, str(PROGRAMS / "trap_all.py")
-    )
-    assert run.read_line(timeout=120) == "ready"
-    target = Pid1(run)
-    wait_for(lambda: Path(target.socket).exists(), timeout=120)
+    target = start_idle(sandbox)
     yield target
 
 
