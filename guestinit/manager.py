@@ -564,9 +564,8 @@ class Manager:
         if after is Active.ACTIVE and before is not Active.RELOADING:
             self._log.info(f"{unit.name}: started")
         if after in (Active.INACTIVE, Active.FAILED) and unit.spec is not None:
-            busy = (o for o in self._units.values() if o is not unit and not o.at_rest)
-            in_use = {name for o in busy for name in executor.runtime_directories(o.spec)}
-            executor.remove_runtime_directories(unit.spec, in_use)
+            running = (o.spec for o in self._units.values() if o is not unit and not o.at_rest)
+            executor.remove_runtime_directories(unit.spec, running)
             if self._cgroups is not None:
                 self._cgroups.remove(unit.name)
         if after is Active.FAILED:

@@ -6,7 +6,7 @@ service.tracking, PID files through service.pid_file.)
 
 import os
 import shutil
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from guestinit.service.exec_env import (
     ExecContext,
@@ -121,14 +121,9 @@ def _own_folder(path: str, mode: int, uid: int | None, gid: int | None) -> None:
         os.close(fd)
 
 
-def runtime_directories(spec: UnitSpec | None) -> tuple[str, ...]:
-    service = spec.service if spec is not None else None
-    return tuple(service.runtime_directory) if service is not None else ()
-
-
-def remove_runtime_directories(spec: UnitSpec, in_use: Container[str] = ()) -> None:
+def remove_runtime_directories(spec: UnitSpec, running: Iterable[UnitSpec | None] = ()) -> None:
     """RuntimeDirectory= goes when the unit stops (RuntimeDirectoryPreserve=no),
-    except one that a unit still running also names (``in_use``). systemd
+    except one that a unit still running (``running``) also names. systemd
     removes it regardless, and Debian's per-connection ssh@.service instances
     (RuntimeDirectory=sshd) then take /run/sshd from under each other: one
     ending as the next starts makes the next sshd die of "Missing privilege
@@ -136,6 +131,12 @@ def remove_runtime_directories(spec: UnitSpec, in_use: Container[str] = ()) -> N
     service = spec.service
     if service is None or service.runtime_directory_preserve.value != "no":
         return
+    in_use = {
+        name
+        for other in running
+        if other and other.service
+        for name in other.service.runtime_directory
+    }
     for name in service.runtime_directory:
         if name not in in_use:
             shutil.rmtree(os.path.join("/run", name), ignore_errors=True)
